@@ -1,0 +1,1 @@
+"""Workflow definitions owned by the accounts app (filled in with the account request)."""

@@ -1,0 +1,22 @@
+"""The Celery app. With no ``PRM_BROKER_URL`` tasks run eagerly in the calling process."""
+
+from __future__ import annotations
+
+import os
+
+from celery import Celery
+from celery.schedules import crontab
+
+os.environ.setdefault("DJANGO_SETTINGS_MODULE", "prm.settings")
+
+app = Celery("prm")
+app.config_from_object("django.conf:settings", namespace="CELERY")
+app.autodiscover_tasks()
+
+# Periodic jobs (Celery beat). Business calendars live in prm.core.calendar.
+app.conf.beat_schedule = {
+    "workflow-reminders-and-escalation": {
+        "task": "prm.core.tasks.workflow_deadlines_check",
+        "schedule": crontab(minute="*/15"),
+    },
+}

@@ -1,0 +1,47 @@
+"""Request context for services that record where an action came from (audit IP)."""
+
+from __future__ import annotations
+
+from contextvars import ContextVar
+from dataclasses import dataclass
+
+from django.conf import settings
+
+
+@dataclass(frozen=True)
+class RequestContext:
+    ip_address: str | None
+    user_agent: str
+
+
+_current: ContextVar[RequestContext | None] = ContextVar("prm_request_context", default=None)
+
+
+def current_request_context() -> RequestContext | None:
+    return _current.get()
+
+
+def client_ip(request) -> str | None:
+    # Behind a trusted reverse proxy (PRM_TRUST_X_FORWARDED_FOR=1) take the first hop.
+    if getattr(settings, "PRM_TRUST_X_FORWARDED_FOR", False):
+        forwarded = request.META.get("HTTP_X_FORWARDED_FOR", "")
+        if forwarded:
+            return forwarded.split(",")[0].strip()
+    return request.META.get("REMOTE_ADDR") or None
+
+
+class RequestContextMiddleware:
+    def __init__(self, get_response):
+        self.get_response = get_response
+
+    def __call__(self, request):
+        token = _current.set(
+            RequestContext(
+                ip_address=client_ip(request),
+                user_agent=request.META.get("HTTP_USER_AGENT", "")[:255],
+            )
+        )
+        try:
+            return self.get_response(request)
+        finally:
+            _current.reset(token)

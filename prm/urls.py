@@ -1,0 +1,20 @@
+from django.contrib import admin
+from django.urls import include, path
+from django.views.i18n import JavaScriptCatalog
+
+from prm.api import api, register_routers
+from prm.core import views as core_views
+
+register_routers()
+
+urlpatterns = [
+    path("", core_views.home, name="home"),
+    path("healthz", core_views.healthz, name="healthz"),
+    path("i18n/", include("django.conf.urls.i18n")),
+    path("jsi18n/", JavaScriptCatalog.as_view(), name="javascript-catalog"),
+    path("accounts/", include("prm.accounts.urls")),
+    path("console/", include("prm.accounts.urls_console")),
+    path("", include("prm.core.urls")),
+    path("api/v1/", api.urls),
+    path("django-admin/", admin.site.urls),
+]
