@@ -243,3 +243,6 @@ LOGGING = {
 }
 
 NINJA_PAGINATION_MAX_LIMIT = 500
+PRM_TRUST_X_FORWARDED_FOR = env_bool("PRM_TRUST_X_FORWARDED_FOR")
+# Modules whose Celery tasks are not in an app's tasks.py.
+CELERY_IMPORTS = ("prm.core.imports",)

@@ -10,6 +10,6 @@ class AccountsConfig(AppConfig):
     def ready(self) -> None:
         from django.db.models.signals import post_migrate
 
-        from prm.accounts import services, workflows  # noqa: F401  (registers workflows)
+        from prm.accounts import menu, services, workflows  # noqa: F401  (registers nav, workflows)
 
         post_migrate.connect(services.roles_sync_after_migrate, dispatch_uid="prm_roles_sync")

@@ -1,6 +1,6 @@
 from django.urls import path
 
-from prm.accounts import views
+from prm.accounts import urls_requests, views
 
 app_name = "accounts"
 
@@ -9,4 +9,5 @@ urlpatterns = [
     path("logout/", views.logout_view, name="logout"),
     path("password/", views.password_change_view, name="password_change"),
     path("totp/", views.totp_setup_view, name="totp_setup"),
+    *urls_requests.urlpatterns,
 ]

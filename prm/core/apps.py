@@ -10,7 +10,7 @@ class CoreConfig(AppConfig):
     def ready(self) -> None:
         from django.db.models.signals import post_migrate
 
-        from prm.core import workflow
+        from prm.core import menu, workflow  # noqa: F401  (menu registers nav items)
 
         post_migrate.connect(
             workflow.definitions_sync_after_migrate, dispatch_uid="prm_workflow_sync"

@@ -1,11 +1,19 @@
-"""Core pages: inbox, workflow tasks, audit log, imports, attachments."""
+"""Core pages, one URL module per concern (each owned by its views module)."""
 
-from django.urls import path
-
-from prm.core import views_inbox
+from prm.core import (
+    urls_attachments,
+    urls_audit,
+    urls_imports,
+    urls_notifications,
+    urls_workflow,
+)
 
 app_name = "core"
 
 urlpatterns = [
-    path("inbox/", views_inbox.inbox, name="inbox"),
+    *urls_notifications.urlpatterns,
+    *urls_workflow.urlpatterns,
+    *urls_audit.urlpatterns,
+    *urls_imports.urlpatterns,
+    *urls_attachments.urlpatterns,
 ]

@@ -1,0 +1,1 @@
+"""Menu entries of the accounts and console pages (registered in AccountsConfig.ready)."""

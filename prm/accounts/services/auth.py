@@ -1,0 +1,1 @@
+"""Accounts services: auth (see the package docstring)."""

@@ -1,0 +1,1 @@
+"""Accounts services: console (see the package docstring)."""

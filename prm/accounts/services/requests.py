@@ -1,0 +1,1 @@
+"""Accounts services: requests (see the package docstring)."""

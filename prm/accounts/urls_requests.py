@@ -1,0 +1,3 @@
+"""URLs: operator account requests (names under "accounts")."""
+
+urlpatterns: list = []

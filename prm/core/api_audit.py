@@ -1,0 +1,5 @@
+"""API: audit."""
+
+from ninja import Router
+
+router = Router(tags=["audit"])

@@ -1,0 +1,5 @@
+"""API: workflow."""
+
+from ninja import Router
+
+router = Router(tags=["workflow"])

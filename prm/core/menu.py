@@ -1,0 +1,1 @@
+"""Menu entries of the platform pages (registered in CoreConfig.ready)."""

@@ -1,0 +1,3 @@
+"""URLs: attachments (names under the "core" namespace)."""
+
+urlpatterns: list = []

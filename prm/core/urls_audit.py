@@ -1,0 +1,3 @@
+"""URLs: audit (names under the "core" namespace)."""
+
+urlpatterns: list = []

@@ -1,0 +1,3 @@
+"""URLs: imports (names under the "core" namespace)."""
+
+urlpatterns: list = []

@@ -1,0 +1,3 @@
+"""URLs: workflow (names under the "core" namespace)."""
+
+urlpatterns: list = []
