@@ -29,6 +29,8 @@ def _clear_cache(settings):
     settings.PRM_TOTP_REQUIRED_FOR_ADMINS = False
     settings.EMAIL_BACKEND = "django.core.mail.backends.locmem.EmailBackend"
     settings.PRM_SMS_BACKEND = "fake"
+    # argon2 is slow on purpose; test_passwords_are_hashed_with_argon2 checks the real setting.
+    settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
     cache.clear()
     yield
     cache.clear()

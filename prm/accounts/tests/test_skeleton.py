@@ -40,3 +40,21 @@ def test_audit_event_refuses_update(orgs):
     with pytest.raises(Exception):
         event.save()
     assert AuditEvent.objects.get(pk=event.pk).action == "org_unit.created"
+
+
+def test_database_refuses_audit_update_on_postgresql(orgs):
+    from django.db import connection, transaction
+    from django.db.utils import DatabaseError
+
+    if connection.vendor != "postgresql":
+        pytest.skip("the append-only trigger exists on PostgreSQL only")
+    event = AuditEvent.objects.first()
+
+    with pytest.raises(DatabaseError), transaction.atomic():
+        with connection.cursor() as cursor:
+            cursor.execute("UPDATE core_auditevent SET action = 'x' WHERE id = %s", [event.pk])
+    with pytest.raises(DatabaseError), transaction.atomic():
+        with connection.cursor() as cursor:
+            cursor.execute("DELETE FROM core_auditevent WHERE id = %s", [event.pk])
+
+    assert AuditEvent.objects.get(pk=event.pk).action == "org_unit.created"

@@ -10,8 +10,9 @@ from django.db import migrations
 CREATE = """
 CREATE OR REPLACE FUNCTION prm_audit_append_only() RETURNS trigger AS $$
 BEGIN
-    RAISE EXCEPTION 'core_auditevent is append-only (% refused)', TG_OP
-        USING ERRCODE = 'insufficient_privilege';
+    RAISE EXCEPTION USING
+        MESSAGE = 'core_auditevent is append-only (' || TG_OP || ' refused)',
+        ERRCODE = 'insufficient_privilege';
 END;
 $$ LANGUAGE plpgsql;
 DROP TRIGGER IF EXISTS core_auditevent_append_only ON core_auditevent;
