@@ -10,6 +10,7 @@ from django.core.cache import cache
 
 from prm.accounts.models import OrgUnit, User
 from prm.accounts.tests import factories
+from prm.core.sms import sms_fake_reset
 
 
 @dataclass
@@ -32,6 +33,7 @@ def _clear_cache(settings):
     # argon2 is slow on purpose; test_passwords_are_hashed_with_argon2 checks the real setting.
     settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
     cache.clear()
+    sms_fake_reset()
     yield
     cache.clear()
 

@@ -6,4 +6,6 @@ from prm.core import views_inbox
 
 urlpatterns: list = [
     path("inbox/", views_inbox.inbox, name="inbox"),
+    path("inbox/<int:pk>/read/", views_inbox.notification_read, name="notification_read"),
+    path("inbox/read-all/", views_inbox.notification_read_all, name="notification_read_all"),
 ]
