@@ -51,6 +51,8 @@ ROLE_SPECS: tuple[RoleSpec, ...] = (
             "accounts.view_accountrequest",
             "core.view_importjob",
             "core.view_workflowinstance",
+            "core.change_region",
+            "core.change_numbersegment",
         ),
         _("Manages orgs, users, roles and platform settings for their org subtree."),
     ),
