@@ -1,5 +1,9 @@
 """The deterministic demo data set (``prm demo``): an operator tree, a user per role,
-a few partners. Idempotent: a second run only prints the logins again."""
+a few partners. Idempotent: a second run changes nothing and only prints the logins again.
+
+Every demo user has the published password ``DEMO_PASSWORD`` and no forced password
+change, so ``prm demo`` refuses to run in production mode (see the command).
+"""
 
 from __future__ import annotations
 
@@ -65,7 +69,8 @@ def demo_data_load() -> bool:
         return False
     orgs: dict[str, OrgUnit] = {}
     for code, name, kind, parent in DEMO_ORGS:
-        orgs[code] = org_unit_create(
+        # An org made by hand with a demo code is reused rather than refused.
+        orgs[code] = OrgUnit.objects.filter(code=code).first() or org_unit_create(
             actor=None, code=code, name=name, kind=kind, parent=orgs.get(parent)
         )
     for username, display_name, org_code, role_codes in DEMO_USERS:

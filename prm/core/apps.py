@@ -10,7 +10,8 @@ class CoreConfig(AppConfig):
     def ready(self) -> None:
         from django.db.models.signals import post_migrate
 
-        from prm.core import menu, workflow  # noqa: F401  (menu registers nav items)
+        # checks registers PRM's system checks, menu its nav items.
+        from prm.core import checks, menu, workflow  # noqa: F401
 
         post_migrate.connect(
             workflow.definitions_sync_after_migrate, dispatch_uid="prm_workflow_sync"

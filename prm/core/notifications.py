@@ -28,7 +28,6 @@ from django.conf import settings
 from django.core.mail import EmailMessage
 from django.db import transaction
 from django.db.models import QuerySet
-from django.template import Context, Engine
 from django.utils import timezone, translation
 from django.utils.translation import gettext
 from django.utils.translation import gettext_lazy as _
@@ -62,15 +61,10 @@ class NotificationEvent:
             return _fill(str(self.subject), values), _fill(str(self.body), values)
 
 
-# Plain text out (e-mail, SMS, inbox rows are escaped when shown), so no autoescaping.
-_template_engine = Engine(autoescape=False)
-
-
 def _fill(template: str, values: dict[str, str]) -> str:
-    """``%(name)s`` placeholders (preferred: makemessages marks them python-format so the
-    catalogue tools check them); ``{{ name }}`` Django template syntax is accepted too."""
-    if "{{" in template or "{%" in template:
-        return _template_engine.from_string(template).render(Context(values, autoescape=False))
+    """``%(name)s`` placeholders: makemessages marks them python-format, so the catalogue
+    tools check that every translation keeps them. Plain text out (e-mail, SMS; inbox
+    rows are escaped when shown)."""
     return template % values
 
 

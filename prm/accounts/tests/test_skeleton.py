@@ -50,11 +50,9 @@ def test_database_refuses_audit_update_on_postgresql(orgs):
         pytest.skip("the append-only trigger exists on PostgreSQL only")
     event = AuditEvent.objects.first()
 
-    with pytest.raises(DatabaseError), transaction.atomic():
-        with connection.cursor() as cursor:
-            cursor.execute("UPDATE core_auditevent SET action = 'x' WHERE id = %s", [event.pk])
-    with pytest.raises(DatabaseError), transaction.atomic():
-        with connection.cursor() as cursor:
-            cursor.execute("DELETE FROM core_auditevent WHERE id = %s", [event.pk])
+    with pytest.raises(DatabaseError), transaction.atomic(), connection.cursor() as cursor:
+        cursor.execute("UPDATE core_auditevent SET action = 'x' WHERE id = %s", [event.pk])
+    with pytest.raises(DatabaseError), transaction.atomic(), connection.cursor() as cursor:
+        cursor.execute("DELETE FROM core_auditevent WHERE id = %s", [event.pk])
 
     assert AuditEvent.objects.get(pk=event.pk).action == "org_unit.created"

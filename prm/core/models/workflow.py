@@ -161,6 +161,9 @@ class WorkflowTask(BaseModel):
     due_at = models.DateTimeField(_("due at"))
     acted_at = models.DateTimeField(_("acted at"), null=True, blank=True)
     comment = models.TextField(_("comment"), blank=True)
+    # The task this one stands in for: the delegator's task, or, for an escalation task
+    # (``is_escalation``), the overdue task. In countersign mode the first decision on
+    # any task of such a chain settles the chain (see prm.core.workflow).
     delegated_from = models.ForeignKey(
         "self", null=True, blank=True, on_delete=models.PROTECT, related_name="delegations"
     )

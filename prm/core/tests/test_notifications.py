@@ -25,9 +25,9 @@ pytestmark = pytest.mark.django_db
 # before PRM's Chinese catalogue is filled in.
 notification_event_register("tests.language", subject=_("Password"), body=_("%(answer)s"))
 notification_event_register(
-    "tests.template_syntax",
-    subject=_("Approval needed: {{ document }}"),
-    body=_("{{ submitter }} submitted {{ document }} <at once>."),
+    "tests.plain_text",
+    subject=_("Approval needed: %(document)s"),
+    body=_("%(submitter)s submitted %(document)s <at once>."),
 )
 notification_event_register(
     "tests.secret", subject=_("Token"), body=_("Token %(token)s, password %(password)s.")
@@ -229,10 +229,10 @@ def test_unread_count_counts_only_own_unread(people):
     assert notification_unread_count(user=people["english"]) == 1
 
 
-def test_django_template_placeholders_render_as_plain_text(people):
+def test_placeholders_render_as_plain_text_without_escaping(people):
     notify(
         recipients=[people["english"]],
-        event="tests.template_syntax",
+        event="tests.plain_text",
         context={"document": "AR-2026-000001", "submitter": "Ann & Bob"},
         channels=("inbox",),
     )
