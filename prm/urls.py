@@ -10,6 +10,8 @@ register_routers()
 urlpatterns = [
     path("", core_views.home, name="home"),
     path("healthz", core_views.healthz, name="healthz"),
+    # Before Django's own: also remembers the choice on the user and for a year.
+    path("i18n/setlang/", core_views.language_set, name="set_language"),
     path("i18n/", include("django.conf.urls.i18n")),
     path("jsi18n/", JavaScriptCatalog.as_view(), name="javascript-catalog"),
     path("accounts/", include("prm.accounts.urls")),

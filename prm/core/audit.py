@@ -33,12 +33,14 @@ def audit_event_create(
     target_id: str = "",
     target_repr: str = "",
     actor_username: str = "",
+    org_path: str = "",
     ip_address: str | None = None,
 ) -> AuditEvent:
     """Append one audit event. Call it inside the transaction of the change it records.
 
     ``changes`` is ``{field: [old, new]}`` for updates, ``{field: value}`` otherwise.
-    The source IP comes from the current request when not given.
+    The source IP comes from the current request when not given. ``org_path`` places an
+    event without an acting user (a failed sign-in) in the subtree of the org concerned.
     """
     context = current_request_context()
     if target is not None:
@@ -49,7 +51,7 @@ def audit_event_create(
     return AuditEvent.objects.create(
         actor=actor if is_user else None,
         actor_username=(actor.get_username() if is_user else actor_username)[:150],
-        org_path=(actor.org.path if is_user and getattr(actor, "org_id", None) else ""),
+        org_path=(actor.org.path if is_user and getattr(actor, "org_id", None) else org_path),
         action=action,
         target_type=target_type,
         target_id=target_id,
@@ -70,12 +72,27 @@ def field_changes(instance: models.Model, new_values: dict[str, Any]) -> dict[st
     return changes
 
 
+def _sees_unplaced_events(user) -> bool:
+    org = getattr(user, "org", None)
+    return (
+        getattr(user, "is_authenticated", False)
+        and user.is_active
+        and org is not None
+        and org.parent_id is None
+        and not user.is_partner_user
+    )
+
+
 def audit_event_list(*, user, filters: dict[str, Any] | None = None) -> QuerySet[AuditEvent]:
     """Audit events the user may read: those by actors in the user's org subtree
     (HQ auditors see all). ``filters``: actor, action, target_type, target_id, since, until."""
     from prm.core.scoping import scope_by_path
 
     events = scope_by_path(AuditEvent.objects.all(), user=user, path_field="org_path")
+    if _sees_unplaced_events(user):
+        # Events tied to no org (sign-ins with unknown usernames, CLI actions) belong to
+        # the top of the operator tree.
+        events = events | AuditEvent.objects.filter(org_path="")
     filters = filters or {}
     if filters.get("actor"):
         events = events.filter(actor_username__icontains=filters["actor"])

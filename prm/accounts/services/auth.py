@@ -103,6 +103,7 @@ def _failure_record(
         actor_username=username,
         action="auth.login_failed",
         target=user,
+        org_path=user.org.path if user is not None else "",
         changes={"reason": reason},
     )
     if user is None:
@@ -117,6 +118,7 @@ def _failure_record(
         actor_username=username,
         action="auth.account_locked",
         target=user,
+        org_path=user.org.path,
         changes={"locked_until": [old, user.locked_until.isoformat()]},
     )
     return user.locked_until
@@ -129,6 +131,7 @@ def _locked_refusal_record(*, request: HttpRequest | None, user: User) -> Applic
         actor_username=user.username,
         action="auth.login_locked",
         target=user,
+        org_path=user.org.path,
         changes={"locked_until": user.locked_until.isoformat()},
     )
     return _account_locked(user.locked_until)

@@ -516,7 +516,7 @@ def test_export_then_import_changes_nothing(fmt, admin, django_capture_on_commit
 
 
 def test_export_needs_the_permission(orgs, make_user):
-    user = make_user(org=orgs.province, roles=("system_admin",))
+    user = make_user(org=orgs.province, roles=("channel_manager",))
 
     with pytest.raises(ApplicationError) as excinfo:
         export_rows(kind="regions", user=user, fmt="csv")
