@@ -2,7 +2,7 @@
 the language switch, the forced change of an initial password, the auditor reading their
 own sign-in in the audit log, static assets, and the phone layout.
 
-Pages and test ids follow ``docs/CONTRACTS-internal.md``.
+Pages and test ids follow ``docs/pages.md``.
 """
 
 from __future__ import annotations

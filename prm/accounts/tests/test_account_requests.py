@@ -387,7 +387,8 @@ def test_create_page_refuses_an_org_of_another_city_and_writes_nothing(client, o
     assert _counts() == before
 
 
-def test_create_page_shows_a_service_refusal_on_the_field(client, orgs, admins):
+def test_create_page_shows_a_service_refusal_on_the_field(client, orgs, admins, settings):
+    settings.LANGUAGE_CODE = "en"  # the assertions read the English text
     client.force_login(admins["city"])
     before = _counts()
 

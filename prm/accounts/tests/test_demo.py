@@ -30,7 +30,8 @@ def counts() -> dict[str, int]:
     }
 
 
-def test_demo_loads_once_and_prints_every_login():
+def test_demo_loads_once_and_prints_every_login(settings):
+    settings.LANGUAGE_CODE = "en"  # the assertions read the English text
     first_output = demo()
     after_first = counts()
 
@@ -87,6 +88,7 @@ def test_demo_refuses_production_mode_and_changes_nothing(settings):
 
 
 def test_demo_may_be_forced_in_production_mode(settings):
+    settings.LANGUAGE_CODE = "en"  # the assertions read the English text
     settings.PRM_MODE = "production"
 
     output = demo("--allow-production")
