@@ -10,13 +10,10 @@ from __future__ import annotations
 
 import logging
 import re
-import secrets
-import string
 from collections.abc import Iterable
 from functools import partial
 from typing import Any
 
-from django.contrib.auth import password_validation
 from django.core.exceptions import ValidationError
 from django.core.validators import validate_email
 from django.db import transaction
@@ -24,6 +21,7 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from prm.accounts.models import AccountRequest, OrgUnit, Role, User
+from prm.accounts.services.console import password_generate
 from prm.accounts.services.directory import user_create
 from prm.core import notifications
 from prm.core.audit import audit_event_create, field_changes
@@ -281,28 +279,10 @@ def account_request_on_withdrawn(*, instance, actor) -> None:
     _move(instance=instance, actor=actor, status=AccountRequest.Status.WITHDRAWN)
 
 
-def initial_password_generate(length: int = 14) -> str:
-    """A random password meeting the password policy (all four character classes)."""
-    alphabet = string.ascii_letters + string.digits + "!@#$%^&*-_=+?"
-    while True:
-        password = "".join(secrets.choice(alphabet) for _i in range(length))
-        try:
-            password_validation.validate_password(password)
-        except ValidationError:
-            continue
-        if (
-            any(c.islower() for c in password)
-            and any(c.isupper() for c in password)
-            and any(c.isdigit() for c in password)
-            and any(not c.isalnum() for c in password)
-        ):
-            return password
-
-
 def account_request_on_approved(*, instance, actor) -> None:
     """Create the account; its initial password goes by SMS to the new user only."""
     account_request = _move(instance=instance, actor=actor, status=AccountRequest.Status.APPROVED)
-    password = initial_password_generate()
+    password = password_generate()
     user = user_create(
         actor=actor,
         username=account_request.username,

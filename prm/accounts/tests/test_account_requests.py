@@ -13,9 +13,9 @@ import pytest
 import time_machine
 
 from prm.accounts.models import AccountRequest, User
+from prm.accounts.services.console import password_generate
 from prm.accounts.services.requests import (
     account_request_create,
-    initial_password_generate,
 )
 from prm.core.exceptions import ApplicationError
 from prm.core.models import AuditEvent, WorkflowAction, WorkflowInstance, WorkflowTask
@@ -309,7 +309,7 @@ def test_approval_refused_when_the_username_was_taken_meanwhile(orgs, admins, ma
 def test_initial_passwords_meet_the_policy():
     from django.contrib.auth.password_validation import validate_password
 
-    passwords = {initial_password_generate() for _ in range(20)}
+    passwords = {password_generate() for _ in range(20)}
 
     assert len(passwords) == 20
     for password in passwords:

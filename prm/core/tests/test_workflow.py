@@ -705,7 +705,9 @@ def test_act_by_another_org_is_not_found_and_changes_nothing(client, callbacks, 
     assert _snapshot(instance) == before
 
 
-def test_act_without_a_task_shows_the_error_and_changes_nothing(client, callbacks, people, orgs, settings):
+def test_act_without_a_task_shows_the_error_and_changes_nothing(
+    client, callbacks, people, orgs, settings
+):
     settings.LANGUAGE_CODE = "en"  # the assertions read the English text
     instance = _submit(SINGLE, people, orgs)
     before = _snapshot(instance)

@@ -10,8 +10,7 @@ from django.db import transaction
 from django.utils.translation import gettext as _
 
 from prm.accounts.models import OrgUnit, User
-from prm.accounts.services import org_unit_create, user_create
-from prm.accounts.services.requests import initial_password_generate
+from prm.accounts.services import org_unit_create, password_generate, user_create
 from prm.core.exceptions import ApplicationError
 
 
@@ -29,7 +28,7 @@ class Command(BaseCommand):
     def handle(self, *args, **options):
         if User.objects.filter(groups__role__code="system_admin").exists():
             raise CommandError(_("A system administrator exists already: nothing was changed."))
-        password = initial_password_generate()
+        password = password_generate()
         try:
             with transaction.atomic():
                 org = OrgUnit.objects.filter(code=options["org_code"]).first()
