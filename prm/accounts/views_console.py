@@ -43,6 +43,7 @@ from prm.accounts.services import (
     user_update,
 )
 from prm.core.exceptions import ApplicationError
+from prm.core.forms import form_add_application_error
 
 USER_PAGE_SIZE = 50
 ORG_PAGE_SIZE = 200
@@ -74,11 +75,6 @@ def _query_without_page(request: HttpRequest) -> str:
     params = request.GET.copy()
     params.pop("page", None)
     return params.urlencode()
-
-
-def _form_error(form, error: ApplicationError) -> None:
-    field = error.details.get("field") if error.details else None
-    form.add_error(field if field in form.fields else None, str(error.message))
 
 
 # --- Org units ----------------------------------------------------------------------
@@ -120,7 +116,7 @@ def org_create(request: HttpRequest) -> HttpResponse:
         try:
             org = org_unit_create(actor=request.user, **form.cleaned_data)
         except ApplicationError as error:
-            _form_error(form, error)
+            form_add_application_error(form, error)
         else:
             messages.success(request, _("The org unit %(name)s was created.") % {"name": org.name})
             return redirect("console:org_detail", code=org.code)
@@ -145,7 +141,7 @@ def org_edit(request: HttpRequest, code: str) -> HttpResponse:
         try:
             org = org_unit_update(actor=request.user, org=org, **form.cleaned_data)
         except ApplicationError as error:
-            _form_error(form, error)
+            form_add_application_error(form, error)
         else:
             messages.success(request, _("The org unit was saved."))
             return redirect("console:org_detail", code=org.code)
@@ -208,7 +204,7 @@ def user_create(request: HttpRequest) -> HttpResponse:
                 mobile=data["mobile"],
             )
         except ApplicationError as error:
-            _form_error(form, error)
+            form_add_application_error(form, error)
         else:
             return _password_page(request, target, password, created=True)
     return render(request, "console/user_form.html", {"form": form, "target": None})
@@ -244,7 +240,7 @@ def user_edit(request: HttpRequest, username: str) -> HttpResponse:
                 role_codes=[role.code for role in data["roles"]],
             )
         except ApplicationError as error:
-            _form_error(form, error)
+            form_add_application_error(form, error)
         else:
             messages.success(request, _("The user was saved."))
             return redirect("console:user_detail", username=target.username)

@@ -20,12 +20,8 @@ from prm.accounts.services.requests import (
     account_request_resubmit,
 )
 from prm.core.exceptions import ApplicationError
+from prm.core.forms import form_add_application_error
 from prm.core.workflow import workflow_document_context, workflow_holds_task
-
-
-def _form_error(form: AccountRequestForm, exc: ApplicationError) -> None:
-    field = exc.details.get("field")
-    form.add_error(field if field in form.fields else None, str(exc.message))
 
 
 @login_required
@@ -58,7 +54,7 @@ def request_create(request: HttpRequest) -> HttpResponse:
         try:
             account_request = account_request_create(actor=request.user, **form.cleaned_data)
         except ApplicationError as exc:
-            _form_error(form, exc)
+            form_add_application_error(form, exc)
         else:
             messages.success(request, _("The request has been submitted for approval."))
             return redirect("accounts:request_detail", code=account_request.code)
@@ -125,7 +121,7 @@ def request_edit(request: HttpRequest, code: str) -> HttpResponse:
         try:
             account_request_resubmit(actor=request.user, code=code, **form.cleaned_data)
         except ApplicationError as exc:
-            _form_error(form, exc)
+            form_add_application_error(form, exc)
         else:
             messages.success(request, _("The request has been resubmitted for approval."))
             return redirect("accounts:request_detail", code=code)
