@@ -174,17 +174,9 @@ class User(AbstractBaseUser, PermissionsMixin):
         return f"{self.display_name} ({self.username})"
 
     @property
-    def scope_root(self) -> OrgUnit:
-        """The org node whose subtree this user may see: their own node for operator
-        staff, their partner's root node for partner users."""
-        org = self.org
-        if org.kind in OrgUnit.PARTNER_KINDS and org.parent_id is not None:
-            root_id = org.ancestor_ids[0]
-            return OrgUnit.objects.get(pk=root_id)
-        return org
-
-    @property
     def scope_path(self) -> str:
+        """The org path whose subtree this user may see: their own node for operator
+        staff, their partner's root node for partner users."""
         org = self.org
         if org.kind in OrgUnit.PARTNER_KINDS and org.parent_id is not None:
             return f"/{org.ancestor_ids[0]}/"
