@@ -19,4 +19,16 @@ app.conf.beat_schedule = {
         "task": "prm.core.tasks.workflow_deadlines_check",
         "schedule": crontab(minute="*/15"),
     },
+    "partner-qualification-expiry": {
+        "task": "prm.partners.tasks.qualifications_check",
+        "schedule": crontab(hour=7, minute=0),
+    },
+    "partner-agreement-terms": {
+        "task": "prm.partners.tasks.agreements_check",
+        "schedule": crontab(hour=7, minute=10),
+    },
+    "portal-deadlines": {
+        "task": "prm.portal.tasks.deadlines_check",
+        "schedule": crontab(minute=5),
+    },
 }

@@ -83,6 +83,9 @@ INSTALLED_APPS = [
     "ninja",
     "prm.core",
     "prm.accounts",
+    "prm.partners",
+    "prm.portal",
+    "prm.tmf",
 ]
 
 MIDDLEWARE = [

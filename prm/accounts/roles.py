@@ -33,6 +33,35 @@ HOME_ADMIN = "admin"
 
 _AUDIT = ("core.view_auditevent", "core.export_auditevent")
 _ORG_READ = ("accounts.view_orgunit", "accounts.view_user")
+# Reading partner and portal data (R1/R2); writes need the specific permissions below.
+_PARTNER_READ = (
+    "partners.view_partner",
+    "partners.view_partnercategory",
+    "partners.view_qualification",
+    "partners.view_agreement",
+    "partners.view_businesscode",
+    "partners.view_changerequest",
+    "partners.view_exitcase",
+    "partners.view_blacklistentry",
+    "partners.view_expert",
+    "partners.view_expertpanel",
+)
+_PORTAL_READ = (
+    "portal.view_announcement",
+    "portal.view_breachcase",
+    "portal.view_publicnotice",
+    "portal.view_inquiry",
+    "portal.view_knowledgearticle",
+)
+# What a partner's own users read in the portal (their own rows only: selectors scope).
+_PARTNER_PORTAL = (
+    "portal.view_announcement",
+    "portal.view_breachcase",
+    "portal.view_publicnotice",
+    "portal.view_inquiry",
+    "portal.add_inquiry",
+    "portal.view_knowledgearticle",
+)
 
 ROLE_SPECS: tuple[RoleSpec, ...] = (
     RoleSpec(
@@ -61,7 +90,27 @@ ROLE_SPECS: tuple[RoleSpec, ...] = (
         _("Partner manager"),
         "operator",
         HOME_MANAGEMENT,
-        _ORG_READ + ("accounts.request_account", "accounts.view_accountrequest"),
+        _ORG_READ
+        + _PARTNER_READ
+        + _PORTAL_READ
+        + (
+            "accounts.request_account",
+            "accounts.view_accountrequest",
+            "core.view_workflowinstance",
+            "partners.review_partner",
+            "partners.recommend_partner",
+            "partners.manage_partner",
+            "partners.manage_expert",
+            "partners.manage_blacklist",
+            "partners.change_partnercategory",
+            "portal.publish_announcement",
+            "portal.manage_breachcase",
+            "portal.answer_inquiry",
+            "portal.write_knowledgearticle",
+            "portal.review_knowledgearticle",
+            "tmf.view_partyrole",
+            "tmf.manage_partyrole",
+        ),
         _("Manages partner onboarding, reviews and exits."),
     ),
     RoleSpec(
@@ -69,7 +118,12 @@ ROLE_SPECS: tuple[RoleSpec, ...] = (
         _("Channel manager"),
         "operator",
         HOME_MANAGEMENT,
-        _ORG_READ,
+        _ORG_READ
+        + (
+            "partners.view_partner",
+            "portal.view_knowledgearticle",
+            "portal.write_knowledgearticle",
+        ),
         _("Manages channels, promoters and incentive settlements."),
     ),
     RoleSpec(
@@ -117,7 +171,7 @@ ROLE_SPECS: tuple[RoleSpec, ...] = (
         _("Finance"),
         "operator",
         HOME_MANAGEMENT,
-        ("accounts.view_orgunit",),
+        ("accounts.view_orgunit", "partners.view_partner", "partners.view_agreement"),
         _("Approves payouts and follows revenue."),
     ),
     RoleSpec(
@@ -125,7 +179,7 @@ ROLE_SPECS: tuple[RoleSpec, ...] = (
         _("Auditor (read-only)"),
         "operator",
         HOME_AUDIT,
-        _ORG_READ + _AUDIT,
+        _ORG_READ + _AUDIT + _PARTNER_READ + _PORTAL_READ + ("tmf.view_partyrole",),
         _("Reads everything in their subtree, including the audit log; changes nothing."),
     ),
     RoleSpec(
@@ -133,7 +187,19 @@ ROLE_SPECS: tuple[RoleSpec, ...] = (
         _("Partner administrator"),
         "partner",
         HOME_PARTNER,
-        ("accounts.view_user", "accounts.view_orgunit"),
+        ("accounts.view_user", "accounts.view_orgunit")
+        + _PARTNER_PORTAL
+        + (
+            "partners.view_partner",
+            "partners.view_qualification",
+            "partners.add_qualification",
+            "partners.view_agreement",
+            "partners.view_businesscode",
+            "partners.view_changerequest",
+            "partners.add_changerequest",
+            "partners.view_exitcase",
+            "partners.add_exitcase",
+        ),
         _("Manages the partner's own data and users."),
     ),
     RoleSpec(
@@ -141,7 +207,7 @@ ROLE_SPECS: tuple[RoleSpec, ...] = (
         _("Partner staff"),
         "partner",
         HOME_PARTNER,
-        (),
+        _PARTNER_PORTAL + ("partners.view_partner", "partners.view_qualification"),
         _("Works on the partner's documents."),
     ),
     RoleSpec(
@@ -159,6 +225,26 @@ ROLE_SPECS: tuple[RoleSpec, ...] = (
         HOME_PARTNER,
         (),
         _("Handles inspections and work orders on a phone."),
+    ),
+)
+
+# Roles added with the partner lifecycle (R1).
+ROLE_SPECS += (
+    RoleSpec(
+        "partner_applicant",
+        _("Partner applicant"),
+        "partner",
+        HOME_PARTNER,
+        ("partners.register_partner",),
+        _("A company registering as a partner: sees only the registration pages."),
+    ),
+    RoleSpec(
+        "expert",
+        _("Review expert"),
+        "operator",
+        HOME_MANAGEMENT,
+        ("partners.view_expertpanel",),
+        _("Member of the expert pool: scores the applications of panels they are drawn for."),
     ),
 )
 

@@ -444,8 +444,15 @@ def _seat(task_id: int, parents: dict[int, int | None]) -> int:
 
 
 @transaction.atomic
-def workflow_submit(*, target: models.Model, definition_code: str, actor) -> WorkflowInstance:
-    """Put ``target`` through the definition: round 1, tasks of the first step."""
+def workflow_submit(
+    *, target: models.Model, definition_code: str, actor, org=None
+) -> WorkflowInstance:
+    """Put ``target`` through the definition: round 1, tasks of the first step.
+
+    Steps find their approvers from ``org`` (an ``OrgUnit``), by default the submitter's
+    org. A partner's user submits with ``org`` set to the operator node that manages the
+    partner, since the partner's own tree has no operator ancestors.
+    """
     definition = WorkflowDefinition.objects.filter(code=definition_code, is_active=True).first()
     first_step = definition.steps.order_by("order").first() if definition else None
     if first_step is None:
@@ -466,7 +473,7 @@ def workflow_submit(*, target: models.Model, definition_code: str, actor) -> Wor
         target_type=target_type,
         target_id=str(target.pk),
         submitted_by=actor,
-        submitter_org_path=actor.org.path,
+        submitter_org_path=(org or actor.org).path,
     )
     instance.transition_to(Status.IN_PROGRESS)
     instance.current_step = first_step.order

@@ -3,6 +3,7 @@
 from prm.core.models.attachments import Attachment
 from prm.core.models.audit import AuditEvent
 from prm.core.models.base import BaseModel, SiteFlag
+from prm.core.models.calendar import CalendarDay
 from prm.core.models.jobs import ImportJob
 from prm.core.models.notifications import Notification, SmsMessage
 from prm.core.models.reference import NumberSegment, Region
@@ -18,6 +19,7 @@ __all__ = [
     "Attachment",
     "AuditEvent",
     "BaseModel",
+    "CalendarDay",
     "ImportJob",
     "Notification",
     "NumberSegment",

@@ -1,0 +1,1 @@
+"""Registrations (menu, workflows, attachment owners, notification events) of this concern."""

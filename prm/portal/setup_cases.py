@@ -1,0 +1,1 @@
+"""Registrations (menu, attachment owners, notification events) of this concern."""

@@ -1,0 +1,1 @@
+"""Filled by the TMF work: turns partner/agreement/party-role changes into hub events."""
