@@ -101,6 +101,7 @@ MIDDLEWARE = [
     "django_htmx.middleware.HtmxMiddleware",
     "prm.core.middleware.RequestContextMiddleware",
     "prm.accounts.middleware.AccountGuardMiddleware",
+    "prm.partners.middleware.ApplicantGuardMiddleware",
 ]
 
 ROOT_URLCONF = "prm.urls"
@@ -192,6 +193,21 @@ WHITENOISE_AUTOREFRESH = DEBUG
 PRM_ATTACHMENT_MAX_BYTES = env_int("PRM_ATTACHMENT_MAX_BYTES", 20 * 1024 * 1024)
 DATA_UPLOAD_MAX_MEMORY_SIZE = PRM_ATTACHMENT_MAX_BYTES + 1024 * 1024
 PRM_IMPORT_MAX_ROWS = env_int("PRM_IMPORT_MAX_ROWS", 200_000)
+
+# Partner lifecycle and portal (R1/R2); see .env.example.
+# Anonymous registration-progress queries allowed per client IP per 10 minutes.
+PRM_REGISTRATION_STATUS_LIMIT = env_int("PRM_REGISTRATION_STATUS_LIMIT", 10)
+PRM_EXPERT_PANEL_SIZE = env_int("PRM_EXPERT_PANEL_SIZE", 3)
+# Days before expiry on which a qualification reminder goes out.
+PRM_QUALIFICATION_REMINDER_DAYS = [
+    int(day) for day in env_list("PRM_QUALIFICATION_REMINDER_DAYS", "30,7")
+]
+# Days before an agreement's end: renewal reminders; the first also marks it expiring.
+PRM_AGREEMENT_REMINDER_DAYS = [int(day) for day in env_list("PRM_AGREEMENT_REMINDER_DAYS", "60,30")]
+PRM_BREACH_RESPONSE_WORKING_DAYS = env_int("PRM_BREACH_RESPONSE_WORKING_DAYS", 5)
+PRM_INQUIRY_RESPONSE_WORKING_DAYS = env_int("PRM_INQUIRY_RESPONSE_WORKING_DAYS", 3)
+# TMF event hub: delivery attempts per event before it is marked failed.
+PRM_TMF_DELIVERY_ATTEMPTS = env_int("PRM_TMF_DELIVERY_ATTEMPTS", 5)
 
 # E-mail: console by default; "file" writes to var/mail; "smtp" uses the PRM_EMAIL_* settings.
 _email_backends = {

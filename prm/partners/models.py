@@ -204,6 +204,10 @@ class Partner(StatusMachine, BaseModel):
     # Set while a mandatory qualification is expired (R1): no new business until renewed.
     business_suspended = models.BooleanField(_("new business suspended"), default=False)
     business_suspended_reason = models.CharField(_("suspension reason"), max_length=200, blank=True)
+    # A penalty of an upheld breach case (R2): no new business until this date (inclusive).
+    business_suspended_until = models.DateField(
+        _("business suspended until (penalty)"), null=True, blank=True
+    )
     settlement_stopped = models.BooleanField(_("settlement stopped"), default=False)
     exited_at = models.DateTimeField(_("exited at"), null=True, blank=True)
     archived_at = models.DateTimeField(_("archived at"), null=True, blank=True)

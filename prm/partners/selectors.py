@@ -8,7 +8,10 @@ the models.
 
 from __future__ import annotations
 
+from datetime import date
+
 from django.db.models import QuerySet
+from django.utils import timezone
 
 from prm.core.exceptions import NotFound
 from prm.core.scoping import scope_by_path
@@ -73,10 +76,13 @@ def partner_categories(*, active_only: bool = True) -> QuerySet[PartnerCategory]
     return queryset.filter(is_active=True) if active_only else queryset
 
 
-def partner_may_do_new_business(partner: Partner) -> bool:
-    """Whether other modules may start new business with the partner (R1 qualifications,
-    exit, breach suspensions)."""
-    return partner.status == Partner.Status.ACTIVE and not partner.business_suspended
+def partner_may_do_new_business(partner: Partner, *, today: date | None = None) -> bool:
+    """Whether other modules may start new business with the partner: active, no expired
+    mandatory qualification (R1), no breach penalty suspension running (R2)."""
+    if partner.status != Partner.Status.ACTIVE or partner.business_suspended:
+        return False
+    until = partner.business_suspended_until
+    return until is None or until < (today or timezone.localdate())
 
 
 def partner_business_code_limit(partner: Partner) -> int:

@@ -1,0 +1,9 @@
+"""Filled in by the registration work: keeps applicants on the registration pages."""
+
+
+class ApplicantGuardMiddleware:
+    def __init__(self, get_response):
+        self.get_response = get_response
+
+    def __call__(self, request):
+        return self.get_response(request)
