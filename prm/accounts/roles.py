@@ -82,6 +82,7 @@ ROLE_SPECS: tuple[RoleSpec, ...] = (
             "core.view_workflowinstance",
             "core.change_region",
             "core.change_numbersegment",
+            "core.change_calendarday",
         ),
         _("Manages orgs, users, roles and platform settings for their org subtree."),
     ),

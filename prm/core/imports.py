@@ -51,7 +51,7 @@ from django.utils.translation import gettext_lazy as _
 
 from prm.core.audit import audit_event_create
 from prm.core.exceptions import ApplicationError, Forbidden, NotFound
-from prm.core.models import ImportJob, NumberSegment, Region
+from prm.core.models import CalendarDay, ImportJob, NumberSegment, Region
 from prm.core.scoping import scope_by_path
 
 logger = logging.getLogger(__name__)
@@ -1034,4 +1034,81 @@ class NumberSegmentImport(ImportSpec):
                 "operator": segment.operator,
                 "province_code": segment.province.code if segment.province else "",
                 "city_code": segment.city.code if segment.city else "",
+            }
+
+
+def _date_parser(value: str) -> datetime.date:
+    try:
+        return datetime.date.fromisoformat(value.strip()[:10])
+    except ValueError:
+        raise ValidationError(_("Give the date as YYYY-MM-DD.")) from None
+
+
+_WORKING_DAY_WORDS = {
+    "1": True, "yes": True, "y": True, "true": True, "是": True, "上班": True, "工作日": True,
+    "0": False, "no": False, "n": False, "false": False, "否": False, "休息": False,
+    "休息日": False, "节假日": False,
+}  # fmt: skip
+
+
+def _working_day_parser(value: str) -> bool:
+    found = _WORKING_DAY_WORDS.get(value.strip().casefold())
+    if found is None:
+        raise ValidationError(_("Use 1 (working day) or 0 (day off)."))
+    return found
+
+
+@import_spec_register
+class CalendarDayImport(ImportSpec):
+    """The work calendar's exceptions: public holidays on weekdays and weekend days
+    worked in exchange (调休), upserted by date (R0 reference data)."""
+
+    kind = "calendar_days"
+    label = _("Work calendar")
+    permission = "core.change_calendarday"
+    org_kinds = _REFERENCE_ORG_KINDS
+    key_columns = ("date",)
+    columns = (
+        Column("date", _("Date"), required=True, parser=_date_parser, aliases=("日期",)),
+        Column(
+            "is_working_day",
+            _("Working day"),
+            required=True,
+            parser=_working_day_parser,
+            aliases=("是否工作日", "上班"),
+        ),
+        Column("name", _("Name"), parser=length_parser(100), aliases=("名称", "节日")),
+    )
+
+    def write(self, rows, *, actor):
+        existing = {day.date: day for day in CalendarDay.objects.select_for_update()}
+        created: list[str] = []
+        updated: list[str] = []
+        for row in rows:
+            day = existing.get(row["date"])
+            if day is None:
+                CalendarDay.objects.create(
+                    date=row["date"], is_working_day=row["is_working_day"], name=row["name"]
+                )
+                created.append(str(row["date"]))
+            elif (day.is_working_day, day.name) != (row["is_working_day"], row["name"]):
+                day.is_working_day, day.name = row["is_working_day"], row["name"]
+                day.save(update_fields=["is_working_day", "name", "updated_at"])
+                updated.append(str(row["date"]))
+        if created or updated:
+            _audit_summary(
+                actor=actor,
+                action="calendar_day.imported",
+                target_type="core.calendarday",
+                created=created,
+                updated=updated,
+            )
+        return len(created), len(updated)
+
+    def export_rows(self, *, user):
+        for day in CalendarDay.objects.order_by("date"):
+            yield {
+                "date": day.date.isoformat(),
+                "is_working_day": "1" if day.is_working_day else "0",
+                "name": day.name,
             }
