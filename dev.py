@@ -53,7 +53,11 @@ def ensure_chromium() -> None:
     """Playwright drives Debian's chromium (no browser download: machines are offline)."""
     if Path(CHROMIUM).exists():
         return
-    apt = ["apt-get", "install", "-y", "-qq", "chromium", "fonts-noto-cjk"]
+    _apt_install("chromium", "fonts-noto-cjk")
+
+
+def _apt_install(*packages: str) -> None:
+    apt = ["apt-get", "install", "-y", "-qq", *packages]
     if os.geteuid() == 0:
         run("apt-get", "update", "-qq")
         run(*apt)
@@ -61,7 +65,21 @@ def ensure_chromium() -> None:
         run("sudo", "apt-get", "update", "-qq")
         run("sudo", *apt)
     else:
-        sys.exit("Debian's chromium is missing: install it with `apt-get install chromium`.")
+        sys.exit(f"Install {' '.join(packages)} with apt-get first.")
+
+
+def ensure_newman() -> None:
+    """The TM Forum conformance kit runs under newman (npm registry, pinned in
+    tools/newman/package-lock.json); Node.js comes from Debian when missing."""
+    package = ROOT / "tools" / "newman"
+    if (
+        not (package / "package.json").exists()
+        or (package / "node_modules" / ".bin" / "newman").exists()
+    ):
+        return
+    if not shutil.which("npm"):
+        _apt_install("nodejs", "npm")
+    run("npm", "ci", "--prefix", str(package), "--no-audit", "--no-fund", "--loglevel=error")
 
 
 def demo(args: list[str]) -> None:
@@ -78,6 +96,7 @@ def demo(args: list[str]) -> None:
 def test(args: list[str]) -> None:
     ensure_venv("[dev]")
     ensure_chromium()
+    ensure_newman()
     run(str(BIN / "python"), "-m", "pytest", *args)
 
 
