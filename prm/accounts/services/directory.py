@@ -46,7 +46,12 @@ def roles_sync() -> None:
 
 
 def roles_sync_after_migrate(sender, **kwargs) -> None:
-    if getattr(sender, "label", None) == "accounts":
+    """Sync once every app's permissions exist: after the last installed app migrated
+    (post_migrate is sent per app, in INSTALLED_APPS order)."""
+    from django.apps import apps
+
+    with_models = [config for config in apps.get_app_configs() if config.models_module]
+    if getattr(sender, "label", None) == with_models[-1].label:
         roles_sync()
 
 

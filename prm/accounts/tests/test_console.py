@@ -488,6 +488,7 @@ def test_role_list_and_detail(client, orgs, admin_a):
 def test_role_permissions_can_be_ticked_and_unticked(client, orgs, admin_a):
     client.force_login(admin_a)
     role = Role.objects.get(code="auditor")
+    before = sorted(role_permission_codes(role=role))
 
     response = client.post(
         reverse("console:role_detail", kwargs={"code": "auditor"}),
@@ -497,15 +498,7 @@ def test_role_permissions_can_be_ticked_and_unticked(client, orgs, admin_a):
     assert response.status_code == 302
     assert role_permission_codes(role=role) == {"accounts.view_orgunit", "core.view_auditevent"}
     assert _last_event("role.permissions_set").changes == {
-        "permissions": [
-            [
-                "accounts.view_orgunit",
-                "accounts.view_user",
-                "core.export_auditevent",
-                "core.view_auditevent",
-            ],
-            ["accounts.view_orgunit", "core.view_auditevent"],
-        ]
+        "permissions": [before, ["accounts.view_orgunit", "core.view_auditevent"]]
     }
 
 

@@ -629,6 +629,7 @@ def test_job_pages_for_the_importer(client, job, admin):
 
     assert listing.status_code == 200
     assert [spec.kind for spec in listing.context["specs"]] == [
+        "calendar_days",
         "number_segments",
         "org_units",
         "regions",
