@@ -10,6 +10,7 @@ nav_register(
         label=_("Approvals"),
         url_name="core:workflow_tasks",
         icon="check2-square",
+        audience="operator",
         order=10,
     ),
     NavItem(

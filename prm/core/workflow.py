@@ -96,6 +96,9 @@ class DefinitionSpec:
     on_rejected: Callable | None = None
     on_withdrawn: Callable | None = None
     document_url: Callable | None = field(default=None)
+    # ``fn(*, instance, actor, step)`` before a step's approval is recorded; raising an
+    # ApplicationError refuses the approval (e.g. "the expert panel has not scored").
+    before_approve: Callable | None = None
 
 
 _registry: dict[str, DefinitionSpec] = {}
@@ -500,6 +503,9 @@ def workflow_approve(*, instance_id: int, actor, comment: str = "") -> WorkflowI
     task = _actor_task(instance, actor)
     now = timezone.now()
     step = task.step
+    spec = workflow_spec(instance.definition.code)
+    if spec is not None and spec.before_approve is not None:
+        spec.before_approve(instance=instance, actor=actor, step=step)
     task.status = TaskStatus.APPROVED
     task.acted_at = now
     task.comment = comment.strip()
@@ -586,7 +592,7 @@ def workflow_reject(*, instance_id: int, actor, reason: str) -> WorkflowInstance
 
 @transaction.atomic
 def workflow_resubmit(*, instance_id: int, actor) -> WorkflowInstance:
-    """Send a rejected document again from the first step, as a new round."""
+    """Send a rejected or withdrawn document again from the first step, as a new round."""
     instance = _lock(instance_id)
     _require_submitter(instance, actor)
     now = timezone.now()

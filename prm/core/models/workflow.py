@@ -94,7 +94,8 @@ class WorkflowInstance(StatusMachine, BaseModel):
         Status.IN_PROGRESS: {Status.APPROVED, Status.REJECTED, Status.WITHDRAWN},
         Status.REJECTED: {Status.IN_PROGRESS, Status.WITHDRAWN},
         Status.APPROVED: set(),
-        Status.WITHDRAWN: set(),
+        # A withdrawn document may be sent again later, as a new round.
+        Status.WITHDRAWN: {Status.IN_PROGRESS},
     }
 
     definition = models.ForeignKey(

@@ -415,6 +415,17 @@ def test_withdraw_a_rejected_document(callbacks, people, orgs):
     assert instance.status == "withdrawn"
 
 
+def test_a_withdrawn_document_can_be_sent_again_as_a_new_round(callbacks, people, orgs):
+    instance = _submit(SINGLE, people, orgs)
+    workflow_withdraw(instance_id=instance.pk, actor=people.submitter)
+
+    workflow_resubmit(instance_id=instance.pk, actor=people.submitter)
+
+    instance.refresh_from_db()
+    assert (instance.status, instance.round) == ("in_progress", 2)
+    assert _tasks(instance)[-1] == ("city_admin", 1, 2, "pending")
+
+
 @pytest.mark.parametrize("actor_case", ["approver", "other_city_admin"])
 def test_withdraw_by_someone_else_changes_nothing(callbacks, people, orgs, actor_case):
     instance = _submit(SINGLE, people, orgs)
