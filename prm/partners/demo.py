@@ -9,6 +9,7 @@ from decimal import Decimal
 
 from django.db import transaction
 from django.utils import timezone
+from django.utils.translation import gettext as _
 
 from prm.accounts.demo import DEMO_PASSWORD
 from prm.accounts.models import OrgUnit, User
@@ -111,7 +112,7 @@ def _version(partner: Partner, reason: str) -> None:
 
 
 @transaction.atomic
-def partners_demo_load() -> bool:
+def demo_load() -> bool:
     """Load the demo partners; ``False`` if they were already there."""
     if SiteFlag.objects.filter(key=DEMO_FLAG).exists():
         return False
@@ -183,6 +184,7 @@ def partners_demo_load() -> bool:
                     service_type="SMS" if index == 0 else "彩铃",
                 )
 
+    _user("partner_mgr2", "合作伙伴部经理", orgs["GD"], ("partner_manager",))
     for username, name, org_code, domains, organisation in DEMO_EXPERTS:
         user = _user(username, name, orgs[org_code], ("expert",))
         Expert.objects.get_or_create(
@@ -225,11 +227,12 @@ def partners_demo_load() -> bool:
     return True
 
 
-def partners_demo_logins() -> list[tuple[str, str]]:
-    """(username, what to try) for the demo banner of ``prm demo``."""
+def demo_logins() -> list[tuple[str, str]]:
+    """(username, what to try) printed by ``prm demo``."""
     return [
-        ("partner_mgr", "partners, reviews, agreements, exits"),
-        ("expert1", "expert panel scoring"),
-        ("applicant", "a company filling in its registration"),
-        ("cp_admin", "an active content provider"),
+        ("partner_mgr2", _("Partner manager (second reviewer, decisions)")),
+        ("expert1", _("Review expert: scores drawn applications")),
+        ("applicant", _("A company filling in its partner registration")),
+        ("applicant2", _("A company whose application is under review")),
+        ("cp_admin", _("Administrator of an active content provider")),
     ]

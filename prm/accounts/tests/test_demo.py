@@ -11,6 +11,19 @@ from django.core.management.base import CommandError
 from prm.accounts.demo import DEMO_ORGS, DEMO_PASSWORD, DEMO_USERS
 from prm.accounts.models import OrgUnit, User
 from prm.core.models import AuditEvent, SiteFlag
+from prm.partners.demo import DEMO_APPLICATIONS, DEMO_EXPERTS, DEMO_PARTNERS
+from prm.partners.models import Partner
+from prm.portal.models import Announcement, BreachCase, KnowledgeArticle
+
+# Users the partners demo adds: admins of the partners the accounts demo lacks, the
+# second partner manager, experts and applicants.
+PARTNER_DEMO_USERS = (
+    [row[4] for row in DEMO_PARTNERS if row[4]]
+    + ["p-demo-ch_admin", "p-demo-mc_admin", "partner_mgr2"]
+    + [row[0] for row in DEMO_EXPERTS]
+    + [row[0] for row in DEMO_APPLICATIONS]
+)
+ALL_DEMO_USERS = len(DEMO_USERS) + len(PARTNER_DEMO_USERS)
 
 pytestmark = pytest.mark.django_db
 
@@ -27,6 +40,10 @@ def counts() -> dict[str, int]:
         "users": User.objects.count(),
         "audit": AuditEvent.objects.count(),
         "flags": SiteFlag.objects.count(),
+        "partners": Partner.objects.count(),
+        "portal": Announcement.objects.count()
+        + BreachCase.objects.count()
+        + KnowledgeArticle.objects.count(),
     }
 
 
@@ -37,11 +54,17 @@ def test_demo_loads_once_and_prints_every_login(settings):
 
     second_output = demo()
 
+    new_partner_orgs = {row[0] for row in DEMO_PARTNERS} - {row[0] for row in DEMO_ORGS}
     assert after_first == {
-        "orgs": len(DEMO_ORGS),
-        "users": len(DEMO_USERS),
+        "orgs": len(DEMO_ORGS) + len(new_partner_orgs) + len(DEMO_APPLICATIONS),
+        "users": ALL_DEMO_USERS,
         "audit": after_first["audit"],
-        "flags": 1,
+        "flags": 3,  # accounts, partners, portal
+        "partners": len(DEMO_PARTNERS) + len(DEMO_APPLICATIONS),
+        "portal": 2 + 2 + 3,  # announcements, cases, articles
+    }
+    assert set(Partner.objects.values_list("category__code", flat=True)) >= {
+        code for code in Partner._meta.get_field("category").related_model.Code.values
     }
     assert after_first["audit"] >= len(DEMO_ORGS) + len(DEMO_USERS)
     assert counts() == after_first
@@ -94,7 +117,7 @@ def test_demo_may_be_forced_in_production_mode(settings):
     output = demo("--allow-production")
 
     assert output.startswith("Demo data loaded.\n")
-    assert User.objects.filter(is_demo=True).count() == len(DEMO_USERS)
+    assert User.objects.filter(is_demo=True).count() == ALL_DEMO_USERS
 
 
 def test_demo_banner_shows_once_demo_data_is_loaded(client, settings):

@@ -1,8 +1,23 @@
+from importlib import import_module
+from importlib.util import find_spec
+
+from django.apps import apps
 from django.conf import settings
 from django.core.management.base import BaseCommand, CommandError
 from django.utils.translation import gettext as _
 
-from prm.accounts.demo import demo_data_load, demo_logins
+from prm.accounts.demo import DEMO_PASSWORD, demo_data_load, demo_logins
+
+
+def _app_demo_modules():
+    """Each PRM app's ``demo`` module with a ``demo_load()``, in INSTALLED_APPS order
+    (accounts first: the others build on its orgs and users)."""
+    for config in apps.get_app_configs():
+        if not config.name.startswith("prm.") or config.label == "accounts":
+            continue
+        name = f"{config.name}.demo"
+        if find_spec(name) is not None:
+            yield import_module(name)
 
 
 class Command(BaseCommand):
@@ -24,7 +39,13 @@ class Command(BaseCommand):
                 )
             )
         loaded = demo_data_load()
+        modules = list(_app_demo_modules())
+        for module in modules:
+            loaded = module.demo_load() or loaded
         self.stdout.write(_("Demo data loaded.") if loaded else _("Demo data was already loaded."))
         self.stdout.write(_("Demo logins (username / password / role):"))
         for username, password, roles in demo_logins():
             self.stdout.write(f"  {username:<12} {password}  {roles}")
+        for module in modules:
+            for username, what in getattr(module, "demo_logins", list)():
+                self.stdout.write(f"  {username:<12} {DEMO_PASSWORD}  {what}")
