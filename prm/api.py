@@ -57,7 +57,8 @@ api = NinjaAPI(
     version="1.0.0",
     description="Partner-operations platform for mobile operators.",
     urls_namespace="api-v1",
-    auth=[SessionAuth(), TokenAuth()],
+    # Token first: a bearer-token call carries no session, so it must not be CSRF-checked.
+    auth=[TokenAuth(), SessionAuth()],
 )
 
 
@@ -126,7 +127,7 @@ def require_permission(request: HttpRequest, permission: str, *, scope: str | No
 def paginate(queryset: QuerySet, *, response: HttpResponse, offset: int, limit: int) -> QuerySet:
     """Offset/limit pagination; the total goes in ``X-Total-Count``."""
     limit = max(1, min(limit, 500))
-    offset = max(0, offset)
+    offset = max(0, min(offset, 10_000_000))  # beyond any list; keeps the SQL integer valid
     response["X-Total-Count"] = str(queryset.count())
     return queryset[offset : offset + limit]
 

@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import re
 from contextvars import ContextVar
 from dataclasses import dataclass
 
 from django.conf import settings
+from django.contrib.sessions.middleware import SessionMiddleware as DjangoSessionMiddleware
 
 
 @dataclass(frozen=True)
@@ -30,6 +32,9 @@ def client_ip(request) -> str | None:
     return request.META.get("REMOTE_ADDR") or None
 
 
+_SESSION_KEY = re.compile(r"[a-z0-9]{8,64}")
+
+
 class RequestContextMiddleware:
     def __init__(self, get_response):
         self.get_response = get_response
@@ -45,3 +50,15 @@ class RequestContextMiddleware:
             return self.get_response(request)
         finally:
             _current.reset(token)
+
+
+class SessionMiddleware(DjangoSessionMiddleware):
+    """Django's session middleware, ignoring a session cookie that is not a session
+    key (Django's keys are lower-case letters and digits): a forged cookie with a NUL
+    byte would otherwise reach PostgreSQL and fail the request."""
+
+    def process_request(self, request):
+        key = request.COOKIES.get(settings.SESSION_COOKIE_NAME)
+        if key is not None and not _SESSION_KEY.fullmatch(key):
+            del request.COOKIES[settings.SESSION_COOKIE_NAME]
+        super().process_request(request)

@@ -638,6 +638,37 @@ def workflow_withdraw(*, instance_id: int, actor) -> WorkflowInstance:
 
 
 @transaction.atomic
+def workflow_cancel(*, instance_id: int, actor, reason: str) -> WorkflowInstance:
+    """The owning app closes a document's open approval (the partner exited, the
+    document was closed by the system): like a withdrawal, but not limited to the
+    submitter. Services call it; there is no page or endpoint for it."""
+    reason = (reason or "").strip()
+    if not reason:
+        raise ApplicationError("reason_required", _("Give a reason."))
+    instance = _lock(instance_id)
+    now = timezone.now()
+    old = instance.transition_to(Status.WITHDRAWN)
+    told = _cancel(_pending(instance), now=now)
+    instance.decided_at = now
+    instance.save(update_fields=["status", "decided_at", "updated_at"])
+    _record(instance, kind=Kind.WITHDRAW, actor=actor, comment=reason)
+    _audit(
+        instance,
+        action="cancel",
+        actor=actor,
+        changes={"status": [old, instance.status], "reason": reason},
+    )
+    _callback(instance, "on_withdrawn", actor)
+    _notify_on_commit(
+        recipients=told,
+        event="workflow.withdrawn",
+        context=_context(instance, actor=actor.display_name if actor else _("the system")),
+        link=workflow_document_url(instance),
+    )
+    return instance
+
+
+@transaction.atomic
 def workflow_delegate(*, instance_id: int, actor, to_user) -> WorkflowInstance:
     """Hand the actor's pending task to another active user of the actor's subtree."""
     instance = _lock(instance_id)

@@ -226,3 +226,24 @@ def test_list_shows_tokens_without_secrets(orgs, make_user, billing):
     assert "active" in lines[2] and lines[2].endswith("accounts.read")
     assert len(only_billing.splitlines()) == 2
     assert billing_raw[4:12] in only_billing and crm_raw[4:12] not in only_billing
+
+
+def test_a_token_call_that_writes_needs_no_csrf_token(orgs, make_user, db):
+    from django.test import Client
+
+    from prm.accounts.services import api_token_create
+
+    admin = make_user(org=orgs.province, roles=("system_admin",))
+    _token, secret = api_token_create(actor=admin, user=admin, label="ci")
+    client = Client(enforce_csrf_checks=True)
+
+    response = client.patch(
+        f"/api/v1/accounts/org-units/{orgs.city_a.code}",
+        data={"name": "Guangzhou branch"},
+        content_type="application/json",
+        HTTP_AUTHORIZATION=f"Bearer {secret}",
+    )
+
+    assert response.status_code == 200
+    orgs.city_a.refresh_from_db()
+    assert orgs.city_a.name == "Guangzhou branch"

@@ -100,3 +100,11 @@ def test_broken_database_makes_it_unhealthy(client, settings, monkeypatch):
         "status": "error",
         "checks": {"database": "error: ConnectionError"},
     }
+
+
+def test_a_forged_session_cookie_is_ignored_not_an_error(client, db):
+    client.cookies["sessionid"] = "abc\x00defgh"
+
+    response = client.get("/accounts/login/")
+
+    assert response.status_code == 200

@@ -21,6 +21,7 @@ from prm.core.workflow import (
     DefinitionSpec,
     StepSpec,
     workflow_approve,
+    workflow_cancel,
     workflow_deadlines_check,
     workflow_definitions_sync,
     workflow_delegate,
@@ -870,3 +871,17 @@ def test_api_reject_then_approve(client, callbacks, people, orgs):
         "round": 1,
         "decided_at": rejected.json()["decided_at"],
     }
+
+
+def test_the_owning_app_cancels_an_open_approval_with_a_reason(callbacks, people, orgs):
+    instance = _submit(SINGLE, people, orgs)
+
+    with pytest.raises(ApplicationError):
+        workflow_cancel(instance_id=instance.pk, actor=None, reason=" ")
+    workflow_cancel(instance_id=instance.pk, actor=None, reason="Partner exited")
+
+    instance.refresh_from_db()
+    assert instance.status == "withdrawn"
+    assert _tasks(instance) == [("city_admin", 1, 1, "cancelled")]
+    assert callbacks[-1][0] == "withdrawn"
+    assert instance.actions.last().comment == "Partner exited"

@@ -33,6 +33,7 @@ from django.contrib.auth import get_user_model
 from django.db import transaction
 from django.urls import reverse
 from django.utils import timezone
+from django.utils.translation import gettext
 from django.utils.translation import gettext as _
 
 from prm.core import notifications
@@ -40,6 +41,7 @@ from prm.core.audit import audit_event_create, field_changes
 from prm.core.exceptions import ApplicationError, Forbidden, NotFound
 from prm.core.models import WorkflowInstance
 from prm.core.workflow import (
+    workflow_cancel,
     workflow_instance_for,
     workflow_resubmit,
     workflow_submit,
@@ -122,18 +124,22 @@ def notify(*, recipients, event: str, context: dict[str, Any], link: str = "") -
         notifications.notify(recipients=recipients, event=event, context=context, link=link)
 
 
-def workflow_close(*, target, definition_code: str, actor) -> str:
-    """Take a document's open approval back where the engine allows it: the engine lets
-    only the submitter withdraw. Returns ``"withdrawn"``, ``"none"`` (nothing open) or
-    ``"left_open"`` (someone else submitted it; the owning callbacks must then ignore a
-    later decision on the closed document)."""
+def workflow_close(*, target, definition_code: str, actor, reason: str = "") -> str:
+    """Close a document's open approval: the submitter withdraws it; anyone else (an
+    exit run by staff or by the system) cancels it with a reason. Returns
+    ``"withdrawn"`` or ``"none"`` (nothing open)."""
     instance = workflow_instance_for(target=target, definition_code=definition_code)
     if instance is None or instance.status not in OPEN_WORKFLOW_STATUSES:
         return "none"
     if actor is not None and actor.pk == instance.submitted_by_id:
         workflow_withdraw(instance_id=instance.pk, actor=actor)
-        return "withdrawn"
-    return "left_open"
+    else:
+        workflow_cancel(
+            instance_id=instance.pk,
+            actor=actor,
+            reason=reason or gettext("The document was closed by the system."),
+        )
+    return "withdrawn"
 
 
 def _audit(*, actor, action: str, agreement: Agreement, changes: dict[str, Any]) -> None:
@@ -610,8 +616,8 @@ def agreements_check(*, today: date | None = None) -> dict[str, int]:
 
 def agreements_close_for_exit(*, partner: Partner, actor, reason: str) -> dict[str, int]:
     """Terminate every agreement of an exiting partner that is not terminated yet, with
-    the exit's reason; withdraw the open approvals where the engine allows."""
-    counts = {"terminated": 0, "approvals_withdrawn": 0, "approvals_left_open": 0}
+    the exit's reason; close their open approvals."""
+    counts = {"terminated": 0, "approvals_withdrawn": 0}
     ids = partner.agreements.exclude(status=Agreement.Status.TERMINATED).values_list(
         "pk", flat=True
     )
@@ -619,11 +625,11 @@ def agreements_close_for_exit(*, partner: Partner, actor, reason: str) -> dict[s
         agreement = _locked(agreement)
         _terminate(agreement, actor=actor, reason=reason, action="agreement.terminated_by_exit")
         counts["terminated"] += 1
-        outcome = workflow_close(target=agreement, definition_code=AGREEMENT_WORKFLOW, actor=actor)
+        outcome = workflow_close(
+            target=agreement, definition_code=AGREEMENT_WORKFLOW, actor=actor, reason=reason
+        )
         if outcome == "withdrawn":
             counts["approvals_withdrawn"] += 1
-        elif outcome == "left_open":
-            counts["approvals_left_open"] += 1
     return counts
 
 

@@ -353,16 +353,17 @@ def _partner_users_disable(*, partner: Partner, actor, reason: str) -> int:
 
 
 def _change_requests_close(*, partner: Partner, actor, reason: str) -> dict[str, int]:
-    counts = {"withdrawn": 0, "approvals_withdrawn": 0, "approvals_left_open": 0}
+    counts = {"withdrawn": 0, "approvals_withdrawn": 0}
     open_statuses = (ChangeRequest.Status.SUBMITTED, ChangeRequest.Status.REJECTED)
     for change_request in partner.change_requests.filter(status__in=open_statuses).order_by("pk"):
         outcome = workflow_close(
-            target=change_request, definition_code=CHANGE_REQUEST_WORKFLOW, actor=actor
+            target=change_request,
+            definition_code=CHANGE_REQUEST_WORKFLOW,
+            actor=actor,
+            reason=reason,
         )
         if outcome == "withdrawn":
             counts["approvals_withdrawn"] += 1
-        elif outcome == "left_open":
-            counts["approvals_left_open"] += 1
         change_request = ChangeRequest.objects.select_for_update(of=("self",)).get(
             pk=change_request.pk
         )

@@ -282,7 +282,7 @@ def test_staff_exit_needs_the_permission_and_the_partner_in_scope(world, _case, 
     assert _snapshot() == before
 
 
-def test_approvals_left_open_by_an_exit_do_not_revive_the_agreement(world):
+def test_an_exit_closes_the_open_approvals_of_the_partners_documents(world):
     values = {**AGREEMENT_VALUES, "ends_on": date(2099, 12, 31)}
     agreement = agreement_create(actor=world.pm1, partner=world.partner_a, **values)
     agreement_submit(actor=world.pm1, agreement=agreement)
@@ -290,14 +290,14 @@ def test_approvals_left_open_by_an_exit_do_not_revive_the_agreement(world):
     case = exit_case_start(actor=world.pm2, partner=world.partner_a, kind="assessment", reason="x")
 
     instance = workflow_instance_for(target=agreement, definition_code=AGREEMENT_WORKFLOW)
-    assert instance.status == WorkflowInstance.Status.IN_PROGRESS  # only pm1 may withdraw it
+    assert instance.status == WorkflowInstance.Status.WITHDRAWN  # cancelled by pm2's exit
+    assert not instance.tasks.filter(status="pending").exists()
     assert AuditEvent.objects.get(action="exit_case.completed").changes["agreements"] == {
         "terminated": 1,
-        "approvals_withdrawn": 0,
-        "approvals_left_open": 1,
+        "approvals_withdrawn": 1,
     }
-    for approver in (world.pm2, world.pm3, world.finance_a):
-        workflow_approve(instance_id=instance.pk, actor=approver)
+    with pytest.raises(ApplicationError):
+        workflow_approve(instance_id=instance.pk, actor=world.pm3)
     agreement.refresh_from_db()
     assert agreement.status == "terminated"
     assert agreement.termination_reason == f"{case.number}: x"
@@ -385,9 +385,11 @@ def test_a_termination_supersedes_a_pending_voluntary_application(world):
     assert ExitCase.objects.get(pk=application.pk).status == "withdrawn"
     assert (case.status, case.blacklisted) == ("completed", True)
     assert Partner.objects.get(pk=world.partner_a.pk).status == "exited"
-    # The approval the partner admin submitted stays open; deciding it changes nothing.
-    workflow_approve(instance_id=_exit_instance(application).pk, actor=world.pm1)
-    assert ExitCase.objects.get(pk=application.pk).status == "withdrawn"
+    # The approval the partner admin submitted is closed with the exit.
+    instance = _exit_instance(application)
+    assert instance.status == WorkflowInstance.Status.WITHDRAWN
+    with pytest.raises(ApplicationError):
+        workflow_approve(instance_id=instance.pk, actor=world.pm1)
 
 
 def test_staff_cannot_start_a_second_voluntary_exit_while_one_is_reviewed(world):
