@@ -27,9 +27,16 @@ nav_register(
 
 
 def qualifications_visible(user):
-    """Qualifications (and so their files) follow the partner: its own users, and operator
-    staff whose subtree manages it."""
-    return Qualification.objects.filter(partner__in=partners_visible(user))
+    """Qualifications (and so their files) follow the partner: its own users, operator
+    staff whose subtree manages it, and the experts drawn to review its application."""
+    from django.db.models import Q
+
+    from prm.partners.selectors_review import partner_ids_for_expert
+
+    return Qualification.objects.filter(
+        Q(partner__in=partners_visible(user).values("pk"))
+        | Q(partner_id__in=partner_ids_for_expert(user))
+    )
 
 
 # Uploads go through the owning pages (registration documents check the checklist

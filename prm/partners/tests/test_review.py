@@ -815,3 +815,27 @@ def test_source_report_csv_export(client, orgs, reviewer, settings):
     table = list(csv.reader(io.StringIO(response.content.decode("utf-8-sig"))))
     assert table[0][:2] == ["Source", "Category"] and table[0][-1] == "Total"
     assert table[1][0] == "HQ recommendation" and table[1][-1] == "1"
+
+
+def test_drawn_experts_see_the_application_documents_and_others_do_not(
+    orgs, make_user, reviewer, application
+):
+    from prm.core.attachments import attachment_owner_visible
+    from prm.partners.models import Qualification
+
+    # Experts of a city: the province-managed application is outside their org scope.
+    pool = []
+    for n in range(1, 5):
+        user = make_user(org=orgs.city_b, roles=("expert",), username=f"sz_expert{n}")
+        pool.append(Expert.objects.create(user=user, domains=[CATEGORY], organisation=f"U{n}"))
+    document = Qualification.objects.create(
+        partner=application, name="Business licence", mandatory=True
+    )
+    at_panel_step(application, reviewer)
+
+    panel = expert_panel_draw(partner_id=application.pk, actor=reviewer, seed="documents")
+
+    drawn_ids = set(panel.scores.values_list("expert_id", flat=True))
+    for expert in pool:
+        visible = attachment_owner_visible(owner=document, user=expert.user)
+        assert visible is (expert.pk in drawn_ids), expert.user.username
