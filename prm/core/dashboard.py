@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from dataclasses import dataclass
 from datetime import date, timedelta
 
 from django.db.models import Count, QuerySet
@@ -61,3 +63,39 @@ def logins_chart_option(*, series: dict[str, list[int]], days: int) -> dict:
             for name, data in series.items()
         ],
     }
+
+
+# --- Home panels registered by domain apps ------------------------------------------------
+
+
+@dataclass(frozen=True)
+class HomePanel:
+    """A card on the home page of some views, drawn by its app: ``figures(user)`` returns
+    ``[(label, value, url)]`` or an empty list when the card has nothing for the user."""
+
+    key: str
+    title: str
+    views: tuple[str, ...]
+    figures: Callable[..., list[tuple[str, int, str]]]
+    icon: str = "speedometer2"
+    order: int = 100
+
+
+_panels: dict[str, HomePanel] = {}
+
+
+def home_panel_register(*panels: HomePanel) -> None:
+    for panel in panels:
+        _panels[panel.key] = panel
+
+
+def home_panels_for(*, user, view: str) -> list[dict]:
+    """The cards of ``view`` that have figures for the user, in order."""
+    cards = []
+    for panel in sorted(_panels.values(), key=lambda panel: (panel.order, panel.key)):
+        if view not in panel.views:
+            continue
+        figures = panel.figures(user)
+        if figures:
+            cards.append({"title": panel.title, "icon": panel.icon, "figures": figures})
+    return cards

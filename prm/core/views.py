@@ -64,13 +64,13 @@ _MODULES = {
     ),
 }
 _MODULES_BY_VIEW = {
-    "management": ("partners", "credit", "incentives", "opportunities"),
-    "operations": ("assurance", "fieldops", "partners"),
-    "account_manager": ("opportunities", "assurance", "partners"),
-    "cs": ("assurance", "portal"),
-    "partner": ("portal", "incentives", "fieldops", "programs"),
-    "audit": ("partners", "incentives", "credit"),
-    "admin": ("partners", "portal", "incentives", "assurance"),
+    "management": ("credit", "incentives", "opportunities"),
+    "operations": ("assurance", "fieldops"),
+    "account_manager": ("opportunities", "assurance"),
+    "cs": ("assurance",),
+    "partner": ("credit", "incentives", "fieldops", "programs"),
+    "audit": ("incentives", "credit"),
+    "admin": ("incentives", "assurance"),
 }
 
 
@@ -83,6 +83,7 @@ def _dashboard_context(request: HttpRequest, view: str) -> dict:
         "home_view": view,
         "pending_approvals": dashboard.pending_approval_count(user=user),
         "modules_coming": [_MODULES[key] for key in _MODULES_BY_VIEW.get(view, ())],
+        "panels": dashboard.home_panels_for(user=user, view=view),
     }
     if view in ("admin", "audit"):
         logins = dashboard.events_per_day(

@@ -3,7 +3,13 @@ from django.utils.translation import gettext_lazy as _
 
 # Each concern registers its menu entries, workflow definitions, attachment owners and
 # notification events in its own setup module.
-SETUP_MODULES = ("setup_registration", "setup_review", "setup_profile", "setup_agreements")
+SETUP_MODULES = (
+    "setup_registration",
+    "setup_review",
+    "setup_profile",
+    "setup_agreements",
+    "home",
+)
 
 
 class PartnersConfig(AppConfig):

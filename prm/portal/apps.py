@@ -1,7 +1,7 @@
 from django.apps import AppConfig
 from django.utils.translation import gettext_lazy as _
 
-SETUP_MODULES = ("setup_announcements", "setup_cases")
+SETUP_MODULES = ("setup_announcements", "setup_cases", "home")
 
 
 class PortalConfig(AppConfig):

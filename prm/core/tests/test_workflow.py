@@ -49,7 +49,7 @@ def callbacks():
 
     def record(name):
         def callback(*, instance, actor):
-            calls.append((name, instance.definition.code, actor.username))
+            calls.append((name, instance.definition.code, actor.username if actor else None))
 
         return callback
 
