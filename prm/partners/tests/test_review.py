@@ -193,7 +193,8 @@ def test_application_goes_through_three_steps_to_approval(
     assert notice.org == orgs.province
     approved_mail = [m for m in mail.outbox if application.code in m.body]
     assert [m.to for m in approved_mail] == [[admin.email]]
-    assert approved_mail[0].subject == f"Partner registration approved: {application}"
+    # The mail is in the recipient's language (zh-hans by default).
+    assert approved_mail[0].subject == f"合作伙伴注册已通过：{application}"
     assert Notification.objects.filter(
         recipient=admin, event="partners.application_approved"
     ).exists()

@@ -28,6 +28,9 @@ KIT_NAME = "TMF669-PartyRole-v4.0.0.testkit.json"
 def _kit_path() -> Path:
     configured = os.environ.get("PRM_TMF669_CTK")
     candidates = [Path(configured)] if configured else []
+    # A verbatim copy with its licence notice ships in the repository (the licence allows
+    # unmodified copies); the workspace's shared copy is the fallback.
+    candidates.append(ROOT / "tests" / "ctk" / "tmf669" / KIT_NAME)
     candidates.append(ROOT.parent / "shared" / "ctk" / "tmf669" / KIT_NAME)
     for candidate in candidates:
         if candidate.exists():
