@@ -14,7 +14,7 @@ from django.db.models import QuerySet
 from django.utils import timezone
 
 from prm.core.exceptions import NotFound
-from prm.core.scoping import scope_by_path
+from prm.core.scoping import scope_by_org
 from prm.partners.models import Partner, PartnerCategory
 
 # Business codes a partner may hold until the credit module (R3) gives tier entitlements.
@@ -49,7 +49,7 @@ def partners_visible(user) -> QuerySet[Partner]:
     if user.is_partner_user:
         partner = partner_of_user(user)
         return queryset.filter(pk=partner.pk) if partner else queryset.none()
-    return scope_by_path(queryset, user=user, path_field="managing_org__path")
+    return scope_by_org(queryset, user=user, org_field="managing_org")
 
 
 def partner_get_for(*, user, pk) -> Partner:

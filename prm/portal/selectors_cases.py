@@ -20,6 +20,7 @@ from django.utils import timezone
 
 from prm.core.calendar import end_of_day
 from prm.core.exceptions import NotFound
+from prm.core.scoping import scope_org_ids
 from prm.partners.models import Partner
 from prm.partners.selectors import partner_of_user, partners_visible
 from prm.portal.models import BreachCase, BreachResponse, Inquiry
@@ -50,10 +51,8 @@ def breach_case_list(*, user) -> QuerySet[BreachCase]:
     if user.is_partner_user:
         partner = partner_of_user(user)
         return queryset.filter(partner=partner) if partner else queryset.none()
-    path = user.scope_path
-    return queryset.filter(
-        Q(org__path__startswith=path) | Q(partner__managing_org__path__startswith=path)
-    )
+    org_ids = scope_org_ids(user=user)
+    return queryset.filter(Q(org_id__in=org_ids) | Q(partner__managing_org_id__in=org_ids))
 
 
 def breach_case_list_filtered(*, user, filters: dict | None = None) -> QuerySet[BreachCase]:

@@ -137,7 +137,7 @@ def party_role_update(*, actor, role: PartyRole, patch: dict[str, Any]) -> Party
 
     A partner's role refuses (409) changes to what follows the partner.
     """
-    role = PartyRole.objects.select_for_update().select_related("org").get(pk=role.pk)
+    role = PartyRole.objects.select_for_update(of=("self",)).select_related("org").get(pk=role.pk)
     before = _party_role_body(role)
     patch = {key: value for key, value in patch.items() if key not in READ_ONLY}
     after = _validated(merge_patch(before, patch))
@@ -171,7 +171,7 @@ def party_role_update(*, actor, role: PartyRole, patch: dict[str, Any]) -> Party
 @transaction.atomic
 def party_role_delete(*, actor, role: PartyRole) -> None:
     """Delete a role created through the API (a partner's role lives with the partner)."""
-    role = PartyRole.objects.select_for_update().select_related("org").get(pk=role.pk)
+    role = PartyRole.objects.select_for_update(of=("self",)).select_related("org").get(pk=role.pk)
     if role.partner_id is not None:
         raise ApplicationError(
             "partner_owned",

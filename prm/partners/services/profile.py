@@ -625,7 +625,7 @@ def qualification_renew(
     """
     partner = _require_qualification_manager(actor, qualification.partner)
     old = (
-        Qualification.objects.select_for_update()
+        Qualification.objects.select_for_update(of=("self",))
         .select_related("requirement")
         .filter(pk=qualification.pk, partner=partner)
         .first()

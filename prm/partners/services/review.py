@@ -859,7 +859,7 @@ def expert_update(
     """Change an expert's domains, organisation, title or whether they are drawn."""
     _require_perm(actor, "partners.manage_expert")
     expert = expert_get_for(user=actor, expert_id=expert_id)
-    expert = Expert.objects.select_for_update().select_related("user").get(pk=expert.pk)
+    expert = Expert.objects.select_for_update(of=("self",)).select_related("user").get(pk=expert.pk)
     values = _expert_values(
         domains=domains,
         organisation=organisation,

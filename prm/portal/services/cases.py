@@ -388,7 +388,11 @@ def breach_case_decide(
     if found is None:
         raise NotFound()
     _require_case_manager(actor)
-    case = BreachCase.objects.select_for_update().select_related("partner").get(pk=found.pk)
+    case = (
+        BreachCase.objects.select_for_update(of=("self",))
+        .select_related("partner")
+        .get(pk=found.pk)
+    )
     if case.status in (BreachCase.Status.UPHELD, BreachCase.Status.NOT_UPHELD):
         raise _refuse("breach_case_decided", _("The case is already decided."), status=409)
     if not breach_case_decidable(case, now=now):
@@ -703,7 +707,7 @@ def _already_recorded(*, action: str, target: models.Model, **changes) -> bool:
 @transaction.atomic
 def _case_overdue_notify(*, case_id: int, today: date) -> bool:
     case = (
-        BreachCase.objects.select_for_update()
+        BreachCase.objects.select_for_update(of=("self",))
         .select_related("partner", "org", "opened_by")
         .get(pk=case_id)
     )
@@ -739,7 +743,7 @@ def _case_overdue_notify(*, case_id: int, today: date) -> bool:
 @transaction.atomic
 def _inquiry_deadline_notify(*, inquiry_id: int, now: datetime) -> str | None:
     inquiry = (
-        Inquiry.objects.select_for_update()
+        Inquiry.objects.select_for_update(of=("self",))
         .select_related("partner", "partner__managing_org", "answered_by")
         .get(pk=inquiry_id)
     )
