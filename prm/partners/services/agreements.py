@@ -40,6 +40,7 @@ from prm.core import notifications
 from prm.core.audit import audit_event_create, field_changes
 from prm.core.exceptions import ApplicationError, Forbidden, NotFound
 from prm.core.models import WorkflowInstance
+from prm.core.numbering import document_number_next
 from prm.core.workflow import (
     workflow_cancel,
     workflow_instance_for,
@@ -90,19 +91,6 @@ def require_visible(actor, partner: Partner) -> None:
     """Another city's (or partner's) partner answers "not found", as if it did not exist."""
     if not partners_visible(actor).filter(pk=partner.pk).exists():
         raise NotFound()
-
-
-def next_number(model, prefix: str) -> str:
-    """``<prefix>-<year>-<6 digits>``, the next free one this year."""
-    head = f"{prefix}-{timezone.localdate().year}-"
-    last = (
-        model.objects.select_for_update()
-        .filter(number__startswith=head)
-        .order_by("-number")
-        .values_list("number", flat=True)
-        .first()
-    )
-    return f"{head}{(int(last.rsplit('-', 1)[1]) + 1 if last else 1):06d}"
 
 
 def partner_contacts(partner: Partner) -> list:
@@ -298,7 +286,7 @@ def agreement_create(
     )
     agreement = Agreement.objects.create(
         partner=partner,
-        number=next_number(Agreement, "AG"),
+        number=document_number_next(model=Agreement, prefix="AG"),
         created_by=actor,
         renews=renews,
         **values,

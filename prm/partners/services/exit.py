@@ -33,6 +33,7 @@ from django.utils.translation import gettext as _
 
 from prm.core.audit import audit_event_create
 from prm.core.exceptions import NotFound
+from prm.core.numbering import document_number_next
 from prm.core.scoping import path_in_scope
 from prm.core.workflow import workflow_submit
 from prm.partners.constants import CHANGE_REQUEST_WORKFLOW, EXIT_WORKFLOW
@@ -41,7 +42,6 @@ from prm.partners.selectors import partner_of_user
 from prm.partners.services.agreements import (
     MANAGE_PERMISSION,
     agreements_close_for_exit,
-    next_number,
     notify,
     partner_contacts,
     refuse,
@@ -155,7 +155,7 @@ def exit_case_apply(*, actor, reason: str) -> ExitCase:
         )
     case = ExitCase.objects.create(
         partner=partner,
-        number=next_number(ExitCase, "EX"),
+        number=document_number_next(model=ExitCase, prefix="EX"),
         kind=ExitCase.Kind.VOLUNTARY,
         status=ExitCase.Status.SUBMITTED,
         reason=reason,
@@ -288,7 +288,7 @@ def exit_run(*, partner: Partner, kind: str, reason: str, source: str, actor) ->
         )
     case = ExitCase.objects.create(
         partner=partner,
-        number=next_number(ExitCase, "EX"),
+        number=document_number_next(model=ExitCase, prefix="EX"),
         kind=kind,
         status=ExitCase.Status.IN_PROGRESS,
         reason=reason,

@@ -40,6 +40,7 @@ from prm.core.attachments import EXTENSION_ALIASES, attachment_create
 from prm.core.audit import audit_event_create
 from prm.core.exceptions import ApplicationError, Forbidden, NotFound
 from prm.core.models import WorkflowAction
+from prm.core.numbering import document_number_next
 from prm.core.validators import uscc_is_valid
 from prm.core.workflow import workflow_submit
 from prm.partners.constants import CHANGE_REQUEST_WORKFLOW
@@ -264,19 +265,6 @@ def _typed(name: str, text: str) -> Any:
 # ---- Change requests ------------------------------------------------------------------
 
 
-def _next_number() -> str:
-    prefix = f"CR-{timezone.localdate().year}-"
-    last = (
-        ChangeRequest.objects.select_for_update()
-        .filter(number__startswith=prefix)
-        .order_by("-number")
-        .values_list("number", flat=True)
-        .first()
-    )
-    number = int(last.rsplit("-", 1)[1]) + 1 if last else 1
-    return f"{prefix}{number:06d}"
-
-
 def _require_no_open_request(partner: Partner, *, exclude_pk: int | None = None) -> None:
     open_requests = partner.change_requests.filter(status=ChangeRequest.Status.SUBMITTED)
     if exclude_pk is not None:
@@ -323,7 +311,7 @@ def change_request_create(
         _uscc_available(partner=partner, uscc=diff["uscc"][1])
     change_request = ChangeRequest.objects.create(
         partner=partner,
-        number=_next_number(),
+        number=document_number_next(model=ChangeRequest, prefix="CR"),
         changes=diff,
         reason=reason,
         submitted_by=actor,

@@ -34,6 +34,7 @@ from prm.core.audit import audit_event_create
 from prm.core.calendar import add_working_days, end_of_day
 from prm.core.exceptions import ApplicationError, Forbidden, NotFound
 from prm.core.models import AuditEvent
+from prm.core.numbering import document_number_next
 from prm.partners.models import Partner
 from prm.partners.selectors import partner_of_user, partners_visible
 from prm.portal import setup_cases as events
@@ -84,20 +85,6 @@ def _due_text(day: date) -> str:
 
 def _local_text(moment: datetime) -> str:
     return timezone.localtime(moment, timezone.get_default_timezone()).strftime("%Y-%m-%d %H:%M")
-
-
-def _next_number(model: type[models.Model], prefix: str, today: date) -> str:
-    """``<prefix>-<year>-<6 digits>``, the next free one of the year (rows locked)."""
-    start = f"{prefix}-{today.year}-"
-    last = (
-        model.objects.select_for_update()
-        .filter(number__startswith=start)
-        .order_by("-number")
-        .values_list("number", flat=True)
-        .first()
-    )
-    number = int(last.rsplit("-", 1)[1]) + 1 if last else 1
-    return f"{start}{number:06d}"
 
 
 def _attach(*, owner: models.Model, files: Iterable, actor, purpose: str = EVIDENCE) -> int:
@@ -185,7 +172,7 @@ def breach_case_open(
         )
     today = today or local_date()
     case = BreachCase.objects.create(
-        number=_next_number(BreachCase, "BC", today),
+        number=document_number_next(model=BreachCase, prefix="BC", on=today),
         partner=partner,
         org=actor.org,
         business=business[:200],
@@ -566,7 +553,7 @@ def inquiry_create(
         raise _refuse("question_required", _("Write your question."), field="body")
     now = now or timezone.now()
     inquiry = Inquiry.objects.create(
-        number=_next_number(Inquiry, "IQ", local_date(now)),
+        number=document_number_next(model=Inquiry, prefix="IQ", on=local_date(now)),
         partner=partner,
         author=actor,
         topic=topic,
