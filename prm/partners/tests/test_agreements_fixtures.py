@@ -15,7 +15,6 @@ from decimal import Decimal
 import pytest
 
 from prm.accounts.models import User
-from prm.accounts.services import roles_sync
 from prm.partners.models import Agreement, Partner
 from prm.partners.tests import factories
 
@@ -39,9 +38,6 @@ class World:
 
 @pytest.fixture(name="world")
 def world_fixture(orgs, make_user) -> World:
-    # roles_sync runs after the accounts app migrates, before the partners app's
-    # permissions exist: sync again so the roles hold them (reported upstream).
-    roles_sync()
     partner_a = factories.partner(managing_org=orgs.city_a, company_name="Alpha Tech Ltd")
     partner_b = factories.partner(managing_org=orgs.city_b, company_name="Beta Media Ltd")
     pm1 = make_user(org=orgs.city_a, roles=("partner_manager",), username="gz_pm1")

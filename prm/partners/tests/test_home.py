@@ -2,17 +2,11 @@
 
 import pytest
 
-from prm.accounts.services import roles_sync
 from prm.core.dashboard import home_panels_for
 from prm.partners.models import Partner
 from prm.partners.tests import factories
 
 pytestmark = pytest.mark.django_db
-
-
-@pytest.fixture(autouse=True)
-def _roles(db):
-    roles_sync()
 
 
 def _figures(user, view):

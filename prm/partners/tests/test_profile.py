@@ -19,7 +19,6 @@ import pytest
 import time_machine
 from django.urls import reverse
 
-from prm.accounts.services import roles_sync
 from prm.core.exceptions import ApplicationError
 from prm.core.models import AuditEvent, Notification, WorkflowInstance, WorkflowTask
 from prm.core.workflow import (
@@ -49,13 +48,6 @@ from prm.partners.tests import factories
 pytestmark = pytest.mark.django_db
 
 T0 = datetime(2026, 5, 11, 10, 0, tzinfo=ZoneInfo("Asia/Shanghai"))
-
-
-@pytest.fixture(autouse=True)
-def _role_permissions(db):
-    # Workaround: roles_sync runs after the accounts app migrates, before the partners
-    # app's permissions exist, so the roles lack them in a fresh test database.
-    roles_sync()
 
 
 @pytest.fixture

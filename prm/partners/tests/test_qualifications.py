@@ -15,7 +15,6 @@ import pytest
 from django.core.files.uploadedfile import SimpleUploadedFile
 from django.urls import reverse
 
-from prm.accounts.services import roles_sync
 from prm.core.exceptions import ApplicationError
 from prm.core.models import Attachment, AuditEvent, Notification
 from prm.partners.models import Partner, Qualification
@@ -59,9 +58,6 @@ def upload(name: str = "licence.pdf", content: bytes | None = None) -> SimpleUpl
 def _setup(db, settings, tmp_path):
     settings.MEDIA_ROOT = tmp_path
     settings.PRM_QUALIFICATION_REMINDER_DAYS = [30, 7]
-    # Workaround: roles_sync runs after the accounts app migrates, before the partners
-    # app's permissions exist, so the roles lack them in a fresh test database.
-    roles_sync()
 
 
 @pytest.fixture

@@ -15,7 +15,6 @@ import pytest
 from django.core import mail
 
 from prm.accounts.models import User
-from prm.accounts.services import roles_sync
 from prm.core.exceptions import ApplicationError
 from prm.core.models import AuditEvent, Notification, WorkflowInstance
 from prm.core.workflow import workflow_approve, workflow_resubmit, workflow_submit
@@ -60,13 +59,6 @@ FULL_MARKS = {"capability": 50, "compliance": 50}
 
 
 # --- Fixtures and helpers ---------------------------------------------------------------
-
-
-@pytest.fixture(autouse=True)
-def _partner_permissions_in_roles(db):
-    """``roles_sync`` runs after the accounts app's migrations, before the partners
-    app's permissions exist; sync again so the roles hold them (see the report)."""
-    roles_sync()
 
 
 @pytest.fixture

@@ -16,7 +16,6 @@ from prm.partners.services.review import expert_panel_draw, expert_score_submit
 from prm.partners.tests import factories
 from prm.partners.tests.test_review import (  # noqa: F401  (fixtures)
     FULL_MARKS,
-    _partner_permissions_in_roles,
     at_panel_step,
     make_expert,
     no_permission,

@@ -13,11 +13,9 @@ from datetime import datetime, timedelta
 from zoneinfo import ZoneInfo
 
 import pytest
-from django.contrib.auth.models import Permission
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
 
-from prm.accounts.services import roles_sync
 from prm.core.exceptions import ApplicationError
 from prm.core.models import AuditEvent, Notification
 from prm.partners.models import Partner
@@ -45,23 +43,6 @@ TZ = ZoneInfo("Asia/Shanghai")
 T0 = datetime(2026, 6, 1, 9, 0, tzinfo=TZ)
 T1 = datetime(2026, 6, 30, 18, 0, tzinfo=TZ)
 SECOND = timedelta(seconds=1)
-
-
-@pytest.fixture(scope="session", autouse=True)
-def _roles_synced(django_db_setup, django_db_blocker):
-    # roles_sync runs after the accounts app's migrations, before the portal's
-    # permissions exist: sync once more so that the roles hold them (reported upstream).
-    with django_db_blocker.unblock():
-        roles_sync()
-
-
-@pytest.fixture(autouse=True)
-def _roles(db):
-    # Again inside the test when a transactional test flushed the database meanwhile.
-    if not Permission.objects.filter(
-        group__role__code="partner_manager", codename="publish_announcement"
-    ).exists():
-        roles_sync()
 
 
 @pytest.fixture

@@ -13,10 +13,8 @@ from __future__ import annotations
 from datetime import timedelta
 
 import pytest
-from django.contrib.auth.models import Permission
 from django.utils import timezone
 
-from prm.accounts.services import roles_sync
 from prm.partners.tests import factories
 from prm.portal.models import Announcement, AnnouncementReceipt, AnnouncementReply
 from prm.portal.services.announcements import announcement_create, announcement_publish
@@ -28,23 +26,6 @@ from prm.portal.services.knowledge import (
 from prm.portal.services.notices import public_notice_create
 
 pytestmark = pytest.mark.django_db
-
-
-@pytest.fixture(scope="session", autouse=True)
-def _roles_synced(django_db_setup, django_db_blocker):
-    # roles_sync runs after the accounts app's migrations, before the portal's
-    # permissions exist: sync once more so that the roles hold them (reported upstream).
-    with django_db_blocker.unblock():
-        roles_sync()
-
-
-@pytest.fixture(autouse=True)
-def _roles(db):
-    # Again inside the test when a transactional test flushed the database meanwhile.
-    if not Permission.objects.filter(
-        group__role__code="partner_manager", codename="publish_announcement"
-    ).exists():
-        roles_sync()
 
 
 @pytest.fixture

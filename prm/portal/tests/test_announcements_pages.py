@@ -7,13 +7,11 @@ from __future__ import annotations
 from datetime import timedelta
 
 import pytest
-from django.contrib.auth.models import Permission
 from django.core.files.uploadedfile import SimpleUploadedFile
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 
-from prm.accounts.services import roles_sync
 from prm.core.models import Attachment
 from prm.core.navigation import nav_items_for
 from prm.partners.tests import factories
@@ -34,21 +32,9 @@ from prm.portal.services.knowledge import (
 pytestmark = pytest.mark.django_db
 
 
-@pytest.fixture(scope="session", autouse=True)
-def _roles_synced(django_db_setup, django_db_blocker):
-    # roles_sync runs after the accounts app's migrations, before the portal's
-    # permissions exist: sync once more so that the roles hold them (reported upstream).
-    with django_db_blocker.unblock():
-        roles_sync()
-
-
 @pytest.fixture(autouse=True)
-def _roles(db, settings):
+def _english(db, settings):
     settings.LANGUAGE_CODE = "en"
-    if not Permission.objects.filter(
-        group__role__code="partner_manager", codename="publish_announcement"
-    ).exists():
-        roles_sync()
 
 
 @pytest.fixture

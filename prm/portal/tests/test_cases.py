@@ -14,7 +14,6 @@ import time_machine
 from django.core import mail
 from django.core.files.uploadedfile import SimpleUploadedFile
 
-from prm.accounts.services import roles_sync
 from prm.core.exceptions import ApplicationError
 from prm.core.models import Attachment, AuditEvent, CalendarDay, Notification
 from prm.partners.models import Partner
@@ -59,9 +58,6 @@ class World:
 
 
 def build_world(orgs, make_user) -> World:
-    # roles_sync runs after the accounts app migrates, before the permissions of the
-    # apps after it exist: sync again so that the roles hold the portal permissions.
-    roles_sync()
     partner_a = partner_factories.partner(
         managing_org=orgs.city_a, org=orgs.partner, company_name="Alpha SP Ltd"
     )

@@ -4,10 +4,8 @@ search that finds Chinese words inside running text."""
 from __future__ import annotations
 
 import pytest
-from django.contrib.auth.models import Permission
 from django.core.files.uploadedfile import SimpleUploadedFile
 
-from prm.accounts.services import roles_sync
 from prm.core.exceptions import ApplicationError
 from prm.core.models import Attachment, AuditEvent, Notification
 from prm.partners.tests import factories
@@ -29,23 +27,6 @@ from prm.portal.services.knowledge import (
 )
 
 pytestmark = pytest.mark.django_db
-
-
-@pytest.fixture(scope="session", autouse=True)
-def _roles_synced(django_db_setup, django_db_blocker):
-    # roles_sync runs after the accounts app's migrations, before the portal's
-    # permissions exist: sync once more so that the roles hold them (reported upstream).
-    with django_db_blocker.unblock():
-        roles_sync()
-
-
-@pytest.fixture(autouse=True)
-def _roles(db):
-    # Again inside the test when a transactional test flushed the database meanwhile.
-    if not Permission.objects.filter(
-        group__role__code="partner_manager", codename="publish_announcement"
-    ).exists():
-        roles_sync()
 
 
 @pytest.fixture

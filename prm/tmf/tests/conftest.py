@@ -6,10 +6,9 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 import pytest
-from django.contrib.auth.models import Permission
 from django.test import Client
 
-from prm.accounts.services import api_token_create, roles_sync
+from prm.accounts.services import api_token_create
 from prm.partners.tests import factories
 
 
@@ -40,16 +39,6 @@ class TokenClient:
 @pytest.fixture(autouse=True)
 def _english(settings):
     settings.LANGUAGE_CODE = "en"
-
-
-@pytest.fixture(autouse=True)
-def _role_permissions(db):
-    """Workaround: ``roles_sync`` runs after the accounts app's migrations, before the
-    partners and tmf permissions exist, so a fresh database lacks them in the roles."""
-    if not Permission.objects.filter(
-        group__name="role:partner_manager", codename="manage_partyrole"
-    ).exists():
-        roles_sync()
 
 
 @pytest.fixture
