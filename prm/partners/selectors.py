@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from datetime import date
 
+from django.contrib.auth import get_user_model
 from django.db.models import QuerySet
 from django.utils import timezone
 
@@ -74,6 +75,25 @@ def partner_by_code_for(*, user, code: str) -> Partner:
 def partner_categories(*, active_only: bool = True) -> QuerySet[PartnerCategory]:
     queryset = PartnerCategory.objects.all()
     return queryset.filter(is_active=True) if active_only else queryset
+
+
+def partner_admin_users(partner: Partner) -> list:
+    """Who speaks for a partner (its reminders, decisions, cases): its registered admin
+    account and every active user of its tree holding the partner-admin role."""
+    users = list(
+        get_user_model()
+        .objects.filter(
+            is_active=True,
+            org__path__startswith=partner.org.path,
+            groups__role__code="partner_admin",
+        )
+        .distinct()
+        .order_by("username")
+    )
+    admin = partner.admin_user
+    if admin is not None and admin.is_active and all(user.pk != admin.pk for user in users):
+        users.insert(0, admin)
+    return users
 
 
 def partner_may_do_new_business(partner: Partner, *, today: date | None = None) -> bool:

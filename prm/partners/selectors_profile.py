@@ -12,7 +12,6 @@ from datetime import date, datetime
 from decimal import Decimal
 from typing import Any
 
-from django.contrib.auth import get_user_model
 from django.contrib.contenttypes.models import ContentType
 from django.db.models import Q, QuerySet
 from django.utils.text import capfirst
@@ -72,20 +71,6 @@ def diff_rows(changes: dict[str, Any]) -> list[dict[str, str]]:
             }
         )
     return rows
-
-
-def partner_admin_users(partner: Partner) -> list:
-    """The partner's active administrators (who get its reminders and decisions)."""
-    return list(
-        get_user_model()
-        .objects.filter(
-            is_active=True,
-            groups__role__code="partner_admin",
-            org__path__startswith=partner.org.path,
-        )
-        .distinct()
-        .order_by("pk")
-    )
 
 
 def expired_mandatory_qualifications(*, partner: Partner, today: date) -> QuerySet[Qualification]:

@@ -248,25 +248,6 @@ def staff_nearest_with_permission(*, org_path: str, permission: str) -> list:
     return []
 
 
-def partner_admin_users(partner: Partner) -> list:
-    """Who speaks for a partner: its admin account and its users with the partner-admin
-    role (active only)."""
-    user_model = get_user_model()
-    users = list(
-        user_model.objects.filter(
-            is_active=True,
-            org__path__startswith=partner.org.path,
-            groups__role__code="partner_admin",
-        )
-        .distinct()
-        .order_by("username")
-    )
-    admin = partner.admin_user
-    if admin is not None and admin.is_active and all(user.pk != admin.pk for user in users):
-        users.insert(0, admin)
-    return users
-
-
 def breach_case_staff_recipients(case: BreachCase) -> list:
     """Staff told about a case's progress: whoever opened it and the partner's manager;
     the case managers nearest to the opening org when neither is active."""

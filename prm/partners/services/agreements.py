@@ -29,7 +29,6 @@ from decimal import Decimal, InvalidOperation
 from typing import Any
 
 from django.conf import settings
-from django.contrib.auth import get_user_model
 from django.db import transaction
 from django.urls import reverse
 from django.utils import timezone
@@ -50,7 +49,7 @@ from prm.core.workflow import (
 )
 from prm.partners.constants import AGREEMENT_WORKFLOW
 from prm.partners.models import Agreement, ExitCase, Partner
-from prm.partners.selectors import partners_visible
+from prm.partners.selectors import partner_admin_users, partners_visible
 
 logger = logging.getLogger(__name__)
 
@@ -96,12 +95,10 @@ def require_visible(actor, partner: Partner) -> None:
 def partner_contacts(partner: Partner) -> list:
     """Who hears about the partner's agreements and exit: its active admins (role
     ``partner_admin`` at its root org, and the registered admin account) and its manager."""
-    users = list(
-        get_user_model().objects.approvers_for(role_code="partner_admin", org_path=partner.org.path)
-    )
-    for user in (partner.admin_user, partner.manager):
-        if user is not None and user.is_active and user not in users:
-            users.append(user)
+    users = partner_admin_users(partner)
+    manager = partner.manager
+    if manager is not None and manager.is_active and manager not in users:
+        users.append(manager)
     return users
 
 

@@ -53,10 +53,9 @@ from prm.partners.models import (
     Qualification,
     QualificationRequirement,
 )
-from prm.partners.selectors import partner_of_user
+from prm.partners.selectors import partner_admin_users, partner_of_user
 from prm.partners.selectors_profile import (
     expired_mandatory_qualifications,
-    partner_admin_users,
     profile_snapshot,
     profile_text,
 )

@@ -36,7 +36,7 @@ from prm.core.exceptions import ApplicationError, Forbidden, NotFound
 from prm.core.models import AuditEvent
 from prm.core.numbering import document_number_next
 from prm.partners.models import Partner
-from prm.partners.selectors import partner_of_user, partners_visible
+from prm.partners.selectors import partner_admin_users, partner_of_user, partners_visible
 from prm.portal import setup_cases as events
 from prm.portal.models import BreachCase, BreachResponse, Inquiry, PublicNotice
 from prm.portal.selectors_cases import (
@@ -48,7 +48,6 @@ from prm.portal.selectors_cases import (
     inquiry_handlers,
     inquiry_list,
     local_date,
-    partner_admin_users,
 )
 from prm.portal.signals import violation_determined
 
