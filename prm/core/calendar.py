@@ -67,5 +67,7 @@ def end_of_day(day: date) -> datetime:
     return timezone.make_aware(datetime.combine(day, time(23, 59, 59)))
 
 
-def local_today() -> date:
-    return timezone.localdate()
+def business_date(moment: datetime | None = None) -> date:
+    """The business date of ``moment`` (default now) in ``settings.TIME_ZONE``
+    (Asia/Shanghai by default), whatever time zone is active."""
+    return timezone.localdate(moment or timezone.now(), timezone.get_default_timezone())

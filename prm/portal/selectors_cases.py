@@ -12,12 +12,13 @@ Anything else is "not found" (404), never "forbidden", so that its existence doe
 
 from __future__ import annotations
 
-from datetime import date, datetime, timedelta
+from datetime import datetime, timedelta
 
 from django.contrib.auth import get_user_model
 from django.db.models import Q, QuerySet
 from django.utils import timezone
 
+from prm.core.calendar import business_date as local_date
 from prm.core.calendar import end_of_day
 from prm.core.exceptions import NotFound
 from prm.core.scoping import scope_org_ids
@@ -31,11 +32,6 @@ INQUIRY_DUE_SOON = timedelta(hours=24)
 
 def _signed_in(user) -> bool:
     return user is not None and getattr(user, "is_authenticated", False) and user.is_active
-
-
-def local_date(now: datetime | None = None) -> date:
-    """The business date (``settings.TIME_ZONE``, Asia/Shanghai by default) of ``now``."""
-    return timezone.localdate(now or timezone.now(), timezone.get_default_timezone())
 
 
 # Breach cases ----------------------------------------------------------------------------

@@ -9,17 +9,17 @@ the API only its other attributes change, and it cannot be deleted.
 from __future__ import annotations
 
 import json
-from datetime import date, datetime
+from datetime import datetime
 from decimal import Decimal, InvalidOperation
 from typing import Any
 
 from django.contrib.contenttypes.models import ContentType
 from django.db import transaction
-from django.utils import timezone
 from django.utils.translation import gettext as _
 from pydantic import ValidationError
 
 from prm.core.audit import audit_event_create
+from prm.core.calendar import business_date
 from prm.core.exceptions import ApplicationError, Forbidden
 from prm.core.models import Attachment, WorkflowInstance
 from prm.partners.models import Agreement, Partner
@@ -300,13 +300,6 @@ def settlement_terms(*, characteristic: list[dict[str, Any]]) -> tuple[Decimal |
     return percent, fee
 
 
-def _local_date(moment: datetime) -> date:
-    try:
-        return timezone.localtime(moment).date()
-    except (OverflowError, ValueError) as error:
-        raise ApplicationError("term_invalid", _("The agreement period is not valid.")) from error
-
-
 def agreement_draft_create(
     *,
     actor,
@@ -325,8 +318,8 @@ def agreement_draft_create(
         actor=actor,
         partner=partner,
         title=title,
-        starts_on=_local_date(starts_at),
-        ends_on=_local_date(ends_at),
+        starts_on=business_date(starts_at),
+        ends_on=business_date(ends_at),
         business_scope=business_scope,
         settlement_model=settlement_model,
         revenue_share_percent=percent,

@@ -32,6 +32,7 @@ from prm.core import notifications
 from prm.core.attachments import attachment_create
 from prm.core.audit import audit_event_create
 from prm.core.calendar import add_working_days, end_of_day
+from prm.core.calendar import business_date as local_date
 from prm.core.exceptions import ApplicationError, Forbidden, NotFound
 from prm.core.models import AuditEvent
 from prm.core.numbering import document_number_next
@@ -47,7 +48,6 @@ from prm.portal.selectors_cases import (
     breach_case_staff_recipients,
     inquiry_handlers,
     inquiry_list,
-    local_date,
 )
 from prm.portal.signals import violation_determined
 
