@@ -31,4 +31,9 @@ app.conf.beat_schedule = {
         "task": "prm.portal.tasks.deadlines_check",
         "schedule": crontab(minute=5),
     },
+    # R4 rule 5: settle on the 15th the period whose observation windows closed last month.
+    "incentives-monthly-settlement": {
+        "task": "prm.incentives.tasks.settlement_runs_monthly",
+        "schedule": crontab(day_of_month=15, hour=2, minute=0),
+    },
 }

@@ -86,6 +86,7 @@ INSTALLED_APPS = [
     "prm.partners",
     "prm.portal",
     "prm.tmf",
+    "prm.incentives",
 ]
 
 MIDDLEWARE = [
@@ -234,6 +235,27 @@ PRM_SMS_HTTP_URL = env_str("PRM_SMS_HTTP_URL")
 PRM_SMS_HTTP_TOKEN = env_str("PRM_SMS_HTTP_TOKEN")
 PRM_SMS_HTTP_TIMEOUT = env_int("PRM_SMS_HTTP_TIMEOUT", 10)
 PRM_SMS_SIGNATURE = env_str("PRM_SMS_SIGNATURE", "【PRM】")
+
+# Channel incentives (R4). Billing-extract store and settlement artefacts live under
+# PRM_INCENTIVES_DIR (one directory per billing month and per settlement run).
+PRM_INCENTIVES_DIR = env_str("PRM_INCENTIVES_DIR", str(VAR_DIR / "incentives"))
+# DuckDB limits of the settlement engine inside the app (per run).
+PRM_SETTLEMENT_MEMORY_LIMIT = env_str("PRM_SETTLEMENT_MEMORY_LIMIT", "1GB")
+PRM_SETTLEMENT_THREADS = env_int("PRM_SETTLEMENT_THREADS", 0)  # 0: all cores
+# Billing/BOSS order adapter: "file" spools order requests as JSON lines (the billing
+# side collects them); "http" posts them to PRM_BILLING_HTTP_URL; "fake" for tests/demo.
+PRM_BILLING_BACKEND = env_str("PRM_BILLING_BACKEND", "file")
+PRM_BILLING_SPOOL_PATH = env_str("PRM_BILLING_SPOOL_PATH", str(VAR_DIR / "billing-orders.jsonl"))
+PRM_BILLING_HTTP_URL = env_str("PRM_BILLING_HTTP_URL")
+PRM_BILLING_HTTP_TOKEN = env_str("PRM_BILLING_HTTP_TOKEN")
+PRM_BILLING_HTTP_TIMEOUT = env_int("PRM_BILLING_HTTP_TIMEOUT", 10)
+# Call-centre seat feed: a CSV file path or an HTTP URL returning the seats as JSON.
+PRM_CALLCENTRE_SEATS_SOURCE = env_str("PRM_CALLCENTRE_SEATS_SOURCE")
+PRM_CALLCENTRE_SEATS_TOKEN = env_str("PRM_CALLCENTRE_SEATS_TOKEN")
+# Shared secret the SMS gateway sends with inbound messages (subscriber replies).
+PRM_SMS_INBOUND_TOKEN = env_str("PRM_SMS_INBOUND_TOKEN")
+# Hours a subscriber has to answer the confirmation SMS of a recommendation.
+PRM_RECOMMENDATION_CONFIRM_HOURS = env_int("PRM_RECOMMENDATION_CONFIRM_HOURS", 48)
 
 # Celery: with no broker configured, tasks run eagerly in the calling process.
 PRM_BROKER_URL = env_str("PRM_BROKER_URL")

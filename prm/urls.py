@@ -18,6 +18,7 @@ urlpatterns = [
     path("console/", include("prm.accounts.urls_console")),
     path("partners/", include("prm.partners.urls")),
     path("portal/", include("prm.portal.urls")),
+    path("incentives/", include("prm.incentives.urls")),
     path("tmf-api/", include("prm.tmf.urls")),
     path("", include("prm.core.urls")),
     path("api/v1/", api.urls),

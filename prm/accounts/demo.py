@@ -49,7 +49,6 @@ DEMO_USERS = (
     ("auditor", "审计员", "GD", ("auditor",)),
     ("sp_admin", "示例SP管理员", "P-DEMO-SP", ("partner_admin",)),
     ("sp_staff", "示例SP员工", "P-DEMO-SP", ("partner_staff",)),
-    ("promoter", "推广员", "P-DEMO-CH", ("promoter",)),
     ("engineer", "代维工程师", "P-DEMO-MC-GZ", ("field_engineer",)),
 )
 

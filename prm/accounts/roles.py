@@ -30,6 +30,7 @@ HOME_CS = "cs"
 HOME_PARTNER = "partner"
 HOME_AUDIT = "audit"
 HOME_ADMIN = "admin"
+HOME_PROMOTER = "promoter"
 
 _AUDIT = ("core.view_auditevent", "core.export_auditevent")
 _ORG_READ = ("accounts.view_orgunit", "accounts.view_user")
@@ -61,6 +62,19 @@ _PARTNER_PORTAL = (
     "portal.view_inquiry",
     "portal.add_inquiry",
     "portal.view_knowledgearticle",
+)
+
+# Channel incentives (R4): reading channels, promoters, products, runs and reports.
+_INCENTIVES_READ = (
+    "incentives.view_channel",
+    "incentives.view_outlet",
+    "incentives.view_promoter",
+    "incentives.view_product",
+    "incentives.view_rebateversion",
+    "incentives.view_recommendation",
+    "incentives.view_billingmonth",
+    "incentives.view_settlementrun",
+    "incentives.view_developmenttarget",
 )
 
 ROLE_SPECS: tuple[RoleSpec, ...] = (
@@ -120,10 +134,25 @@ ROLE_SPECS: tuple[RoleSpec, ...] = (
         "operator",
         HOME_MANAGEMENT,
         _ORG_READ
+        + _INCENTIVES_READ
         + (
             "partners.view_partner",
             "portal.view_knowledgearticle",
             "portal.write_knowledgearticle",
+            "core.view_workflowinstance",
+            "incentives.add_channel",
+            "incentives.change_channel",
+            "incentives.add_promoter",
+            "incentives.approve_promoter",
+            "incentives.change_promoter",
+            "incentives.sync_seats",
+            "incentives.change_product",
+            "incentives.import_billing",
+            "incentives.start_settlementrun",
+            "incentives.approve_settlementrun",
+            "incentives.export_payout",
+            "incentives.add_settlementadjustment",
+            "incentives.change_developmenttarget",
         ),
         _("Manages channels, promoters and incentive settlements."),
     ),
@@ -164,7 +193,7 @@ ROLE_SPECS: tuple[RoleSpec, ...] = (
         _("Customer service agent"),
         "operator",
         HOME_CS,
-        (),
+        ("incentives.use_assist", "incentives.view_product"),
         _("Handles complaints and customer calls."),
     ),
     RoleSpec(
@@ -172,7 +201,15 @@ ROLE_SPECS: tuple[RoleSpec, ...] = (
         _("Finance"),
         "operator",
         HOME_MANAGEMENT,
-        ("accounts.view_orgunit", "partners.view_partner", "partners.view_agreement"),
+        (
+            "accounts.view_orgunit",
+            "partners.view_partner",
+            "partners.view_agreement",
+            "incentives.view_channel",
+            "incentives.view_promoter",
+            "incentives.view_settlementrun",
+            "incentives.export_payout",
+        ),
         _("Approves payouts and follows revenue."),
     ),
     RoleSpec(
@@ -180,7 +217,12 @@ ROLE_SPECS: tuple[RoleSpec, ...] = (
         _("Auditor (read-only)"),
         "operator",
         HOME_AUDIT,
-        _ORG_READ + _AUDIT + _PARTNER_READ + _PORTAL_READ + ("tmf.view_partyrole",),
+        _ORG_READ
+        + _AUDIT
+        + _PARTNER_READ
+        + _PORTAL_READ
+        + _INCENTIVES_READ
+        + ("tmf.view_partyrole",),
         _("Reads everything in their subtree, including the audit log; changes nothing."),
     ),
     RoleSpec(
@@ -214,9 +256,11 @@ ROLE_SPECS: tuple[RoleSpec, ...] = (
     RoleSpec(
         "promoter",
         _("Promoter"),
-        "partner",
-        HOME_PARTNER,
-        (),
+        # Promoters sign in under the operator city that approved them (ADR 0014); their
+        # selectors show only their own records and statements.
+        "operator",
+        HOME_PROMOTER,
+        ("incentives.record_recommendation", "incentives.view_product"),
         _("Records recommendations and sees their own rebates."),
     ),
     RoleSpec(

@@ -213,7 +213,7 @@ def test_requester_withdraws_a_request(client, orgs, admins):
         ("org_other_city", {"org": "city_b"}, "org_out_of_scope"),
         ("org_above", {"org": "province"}, "org_out_of_scope"),
         ("org_partner", {"org": "partner"}, "org_out_of_scope"),
-        ("partner_role", {"role_codes": ["promoter"]}, "role_audience"),
+        ("partner_role", {"role_codes": ["field_engineer"]}, "role_audience"),
         ("unknown_role", {"role_codes": ["wizard"]}, "role_unknown"),
         ("no_role", {"role_codes": []}, "roles_required"),
         ("mobile_short", {"mobile": "1391234567"}, "mobile_invalid"),

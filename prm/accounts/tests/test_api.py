@@ -203,7 +203,7 @@ def test_patch_user_disables_and_enables(api, orgs, admin_a, staff_a):
 @pytest.mark.parametrize(
     ("_case", "payload", "status", "code"),
     [
-        ("partner role for operator", {"roles": ["promoter"]}, 400, "role_audience"),
+        ("partner role for operator", {"roles": ["field_engineer"]}, 400, "role_audience"),
         ("unknown role", {"roles": ["wizard"]}, 400, "role_unknown"),
         ("unknown org", {"org": "NOPE"}, 400, "org_out_of_scope"),
         ("bad mobile", {"mobile": "12345"}, 422, "validation_error"),

@@ -351,7 +351,7 @@ def test_user_rows_are_checked(city_admin, orgs, make_user, django_capture_on_co
         ["bad_mobile", "X", "GZ", "", "", "12345678901"],
         ["bad_org", "X", "SZ", "", "", ""],
         ["bad_role", "X", "GZ", "finance,wizard", "", ""],
-        ["partner_role", "X", "GZ", "promoter", "", ""],
+        ["partner_role", "X", "GZ", "field_engineer", "", ""],
         ["sz_user", "Taken", "GZ", "", "", ""],
         ["bad_email", "X", "GZ", "", "not-an-email", "1380013800"],
     ]
@@ -369,7 +369,7 @@ def test_user_rows_are_checked(city_admin, orgs, make_user, django_capture_on_co
         (3, "mobile", "The number 12345678901 is not in a known mobile number segment."),
         (4, "org_code", "No org unit with code SZ in your scope."),
         (5, "roles", "Unknown roles: wizard."),
-        (6, "roles", "These roles cannot be given to a user of this org unit: promoter."),
+        (6, "roles", "These roles cannot be given to a user of this org unit: field_engineer."),
         (7, "username", "A user with this username exists outside your scope."),
         (8, "email", "Enter a valid email address."),
         (8, "mobile", "Enter an 11-digit mainland mobile number starting with 1."),

@@ -693,7 +693,7 @@ ACCESS = [
     ("page", "who", "status"), ACCESS, ids=[f"{p}-{w}-{s}" for p, w, s in ACCESS]
 )
 def test_page_access(client, world, page, who, status):
-    world["promoter_a"] = factories.partner_user(world["partner_a"], roles=("promoter",))
+    world["promoter_a"] = factories.partner_user(world["partner_a"], roles=("field_engineer",))
     change_request = _create(world)
     if who != ANONYMOUS:
         client.force_login(world[who])

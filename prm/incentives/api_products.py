@@ -1,0 +1,5 @@
+"""API: products (/api/v1/incentives/…)."""
+
+from ninja import Router
+
+router = Router(tags=["incentives"])

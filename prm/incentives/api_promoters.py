@@ -1,0 +1,5 @@
+"""API: promoters (/api/v1/incentives/…)."""
+
+from ninja import Router
+
+router = Router(tags=["incentives"])

@@ -1,0 +1,5 @@
+"""API: recommendations (/api/v1/incentives/…)."""
+
+from ninja import Router
+
+router = Router(tags=["incentives"])

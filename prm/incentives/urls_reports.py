@@ -1,0 +1,5 @@
+"""URLs: reports (names under "incentives")."""
+
+from django.urls import path  # noqa: F401
+
+urlpatterns: list = []
