@@ -3,13 +3,13 @@
 from ninja import Router
 
 from prm.incentives import (
-    api_channels,
-    api_promoters,
-    api_products,
-    api_recommendations,
     api_billing,
-    api_settlement,
+    api_channels,
+    api_products,
+    api_promoters,
+    api_recommendations,
     api_reports,
+    api_settlement,
 )
 
 router = Router(tags=["incentives"])

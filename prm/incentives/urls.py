@@ -1,13 +1,13 @@
 """Incentive pages; each concern keeps its own URL module (one namespace, ``incentives``)."""
 
 from prm.incentives import (
-    urls_channels,
-    urls_promoters,
-    urls_products,
-    urls_recommendations,
     urls_billing,
-    urls_settlement,
+    urls_channels,
+    urls_products,
+    urls_promoters,
+    urls_recommendations,
     urls_reports,
+    urls_settlement,
 )
 
 app_name = "incentives"

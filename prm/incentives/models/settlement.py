@@ -77,9 +77,7 @@ class SettlementRun(StatusMachine, BaseModel):
     input_sha256 = models.JSONField(_("input hashes"), default=dict, blank=True)
     rule_version = models.CharField(_("rule version"), max_length=40, blank=True)
     summary = models.JSONField(_("summary"), default=dict, blank=True)
-    changes = models.JSONField(
-        _("changes from the previous result"), default=dict, blank=True
-    )
+    changes = models.JSONField(_("changes from the previous result"), default=dict, blank=True)
     records = models.PositiveIntegerField(_("records"), default=0)
     qualified = models.PositiveIntegerField(_("qualified"), default=0)
     gross_amount = _money(_("gross amount"))
