@@ -239,6 +239,9 @@ PRM_SMS_SIGNATURE = env_str("PRM_SMS_SIGNATURE", "【PRM】")
 # Channel incentives (R4). Billing-extract store and settlement artefacts live under
 # PRM_INCENTIVES_DIR (one directory per billing month and per settlement run).
 PRM_INCENTIVES_DIR = env_str("PRM_INCENTIVES_DIR", str(VAR_DIR / "incentives"))
+# The operator running PRM: promoters and recommended subscribers must hold a number of
+# its segments (prm.core.reference number segments).
+PRM_OPERATOR = env_str("PRM_OPERATOR", "china_mobile")
 # DuckDB limits of the settlement engine inside the app (per run).
 PRM_SETTLEMENT_MEMORY_LIMIT = env_str("PRM_SETTLEMENT_MEMORY_LIMIT", "1GB")
 PRM_SETTLEMENT_THREADS = env_int("PRM_SETTLEMENT_THREADS", 0)  # 0: all cores
