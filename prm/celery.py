@@ -36,4 +36,8 @@ app.conf.beat_schedule = {
         "task": "prm.incentives.tasks.settlement_runs_monthly",
         "schedule": crontab(day_of_month=15, hour=2, minute=0),
     },
+    "incentives-seat-sync": {
+        "task": "prm.incentives.tasks_promoters.seats_sync_all",
+        "schedule": crontab(hour=3, minute=30),
+    },
 }

@@ -255,6 +255,9 @@ PRM_BILLING_HTTP_TIMEOUT = env_int("PRM_BILLING_HTTP_TIMEOUT", 10)
 # Call-centre seat feed: a CSV file path or an HTTP URL returning the seats as JSON.
 PRM_CALLCENTRE_SEATS_SOURCE = env_str("PRM_CALLCENTRE_SEATS_SOURCE")
 PRM_CALLCENTRE_SEATS_TOKEN = env_str("PRM_CALLCENTRE_SEATS_TOKEN")
+PRM_CALLCENTRE_SEATS_TIMEOUT = env_int("PRM_CALLCENTRE_SEATS_TIMEOUT", 30)
+# Internet promoter registrations per client IP per 10 minutes.
+PRM_PROMOTER_REGISTRATION_LIMIT = env_int("PRM_PROMOTER_REGISTRATION_LIMIT", 10)
 # Shared secret the SMS gateway sends with inbound messages (subscriber replies).
 PRM_SMS_INBOUND_TOKEN = env_str("PRM_SMS_INBOUND_TOKEN")
 # Hours a subscriber has to answer the confirmation SMS of a recommendation.
