@@ -11,6 +11,7 @@ from django.core.cache import cache
 from prm.accounts.models import OrgUnit, User
 from prm.accounts.tests import factories
 from prm.core.sms import sms_fake_reset
+from prm.incentives.adapters.billing import billing_fake_reset
 
 
 @dataclass
@@ -36,6 +37,7 @@ def _clear_cache(settings, tmp_path_factory):
     settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
     cache.clear()
     sms_fake_reset()
+    billing_fake_reset()
     yield
     cache.clear()
 

@@ -40,4 +40,8 @@ app.conf.beat_schedule = {
         "task": "prm.incentives.tasks_promoters.seats_sync_all",
         "schedule": crontab(hour=3, minute=30),
     },
+    "incentives-recommendation-orders-retry": {
+        "task": "prm.incentives.tasks_recommendations.recommendation_orders_retry",
+        "schedule": crontab(minute=20),
+    },
 }
