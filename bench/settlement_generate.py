@@ -321,6 +321,12 @@ def scenario_table() -> list[tuple]:
     return rows
 
 
+def base_record_count(scale: Scale) -> int:
+    """Base records such that base + the duplicate scenarios' extra records ≈ the scale."""
+    extra = sum(s.weight for s in SCENARIOS if s.flag("dup"))
+    return round(scale.records * 10_000 / (10_000 + extra))
+
+
 def _sql_value(value) -> str:
     if value is None:
         return "NULL"
@@ -343,7 +349,7 @@ def _list(codes) -> str:
 
 
 def _setup(con, seed: int) -> None:
-    con.execute(f"CREATE MACRO h(i, salt) AS hash(i, {int(seed)}, salt)")
+    con.execute(f"CREATE MACRO h(i, salt) AS (hash(i, {int(seed)}, salt) >> 1)::BIGINT")
     # 11-digit numbers over 13x / 15x / 18x: s -> (prefix from s % 30, s // 30), a bijection.
     con.execute(
         "CREATE MACRO msisdn_of(s) AS "
@@ -374,11 +380,12 @@ def _create_plan(con, scale: Scale, seed: int) -> None:
     )
     promoters = max(10, scale.records // 20)
     day = 86400
+    base_records = base_record_count(scale)
     con.execute(
         f"""
         CREATE TABLE plan0 AS
         WITH base AS (
-            SELECT range AS i, h(range, 'scenario') % 10000 AS b FROM range({scale.records})
+            SELECT range AS i, h(range, 'scenario') % 10000 AS b FROM range({base_records})
         )
         SELECT
             i,
@@ -484,7 +491,7 @@ def _copy(con, select: str, path: Path, fmt: str) -> int:
 
 def _write_tables(con, scale: Scale, out: Path, fmt: str, usage: str) -> dict[str, int]:
     rows: dict[str, int] = {}
-    n, subs = scale.records, scale.subscribers
+    n, subs = base_record_count(scale), scale.subscribers
     paid_n = max(100, n // 50)
     bg = f"range({n + paid_n}, {subs}) t(s)"  # background subscribers: no record, no claim
     day = 86400
@@ -740,9 +747,7 @@ def _write_expected(con, out: Path, rows: dict, meta: dict) -> dict:
         ORDER BY record_id
         """
     )
-    con.execute(
-        f"COPY expected_verdicts TO '{expected_dir / 'verdicts.parquet'}' (FORMAT parquet)"
-    )
+    con.execute(f"COPY expected_verdicts TO '{expected_dir / 'verdicts.parquet'}' (FORMAT parquet)")
     con.execute(
         f"COPY (SELECT record_id, promoter_id, -amount AS amount FROM paid "
         f"WHERE c BETWEEN 40 AND 74 ORDER BY record_id) "
@@ -754,7 +759,8 @@ def _write_expected(con, out: Path, rows: dict, meta: dict) -> dict:
     ).fetchone()
     reasons = {
         code: con.execute(
-            "SELECT count(*) FROM expected_verdicts WHERE list_contains(string_split(reasons, ','), ?)",
+            "SELECT count(*) FROM expected_verdicts "
+            "WHERE list_contains(string_split(reasons, ','), ?)",
             [code],
         ).fetchone()[0]
         for code in REASONS

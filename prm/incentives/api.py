@@ -3,6 +3,7 @@
 from ninja import Router
 
 from prm.incentives import (
+    api_assist,
     api_billing,
     api_channels,
     api_products,
@@ -18,5 +19,6 @@ router.add_router("", api_promoters.router)
 router.add_router("", api_products.router)
 router.add_router("", api_recommendations.router)
 router.add_router("", api_billing.router)
+router.add_router("", api_assist.router)
 router.add_router("", api_settlement.router)
 router.add_router("", api_reports.router)

@@ -22,9 +22,6 @@ class IncentivesConfig(AppConfig):
 
     def ready(self) -> None:
         from importlib import import_module
-        from importlib.util import find_spec
 
         for module in SETUP_MODULES:
-            # Concerns land one by one; a missing module is skipped, not an error.
-            if find_spec(f"{self.name}.{module}") is not None:
-                import_module(f"{self.name}.{module}")
+            import_module(f"{self.name}.{module}")

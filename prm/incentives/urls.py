@@ -1,6 +1,7 @@
 """Incentive pages; each concern keeps its own URL module (one namespace, ``incentives``)."""
 
 from prm.incentives import (
+    urls_assist,
     urls_billing,
     urls_channels,
     urls_products,
@@ -18,6 +19,7 @@ urlpatterns = [
     *urls_products.urlpatterns,
     *urls_recommendations.urlpatterns,
     *urls_billing.urlpatterns,
+    *urls_assist.urlpatterns,
     *urls_settlement.urlpatterns,
     *urls_reports.urlpatterns,
 ]

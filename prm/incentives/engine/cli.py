@@ -19,18 +19,12 @@ from .settlement import settle_files
 
 def add_settle_files_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--period", required=True, help="Period to settle, YYYY-MM.")
-    parser.add_argument(
-        "--input", required=True, type=Path, help="Directory of the input tables."
-    )
+    parser.add_argument("--input", required=True, type=Path, help="Directory of the input tables.")
     parser.add_argument(
         "--out", required=True, type=Path, help="Directory to write the results into."
     )
-    parser.add_argument(
-        "--csv", action="store_true", help="Also write each Parquet output as CSV."
-    )
-    parser.add_argument(
-        "--memory-limit", default="1GB", help="DuckDB memory limit (default 1GB)."
-    )
+    parser.add_argument("--csv", action="store_true", help="Also write each Parquet output as CSV.")
+    parser.add_argument("--memory-limit", default="1GB", help="DuckDB memory limit (default 1GB).")
     parser.add_argument(
         "--threads", type=int, default=None, help="DuckDB threads (default: all cores)."
     )

@@ -58,7 +58,11 @@ class SettlementInputError(Exception):
     """
 
     def __init__(
-        self, message: str, *, file: str | None = None, row: int | None = None,
+        self,
+        message: str,
+        *,
+        file: str | None = None,
+        row: int | None = None,
         column: str | None = None,
     ) -> None:
         self.file = file
@@ -218,12 +222,24 @@ _EXPECTED = {
 }
 
 _INTEGER_TYPES = {
-    "TINYINT", "SMALLINT", "INTEGER", "BIGINT", "HUGEINT",
-    "UTINYINT", "USMALLINT", "UINTEGER", "UBIGINT", "UHUGEINT",
+    "TINYINT",
+    "SMALLINT",
+    "INTEGER",
+    "BIGINT",
+    "HUGEINT",
+    "UTINYINT",
+    "USMALLINT",
+    "UINTEGER",
+    "UBIGINT",
+    "UHUGEINT",
 }
 _FLOAT_TYPES = {"FLOAT", "DOUBLE", "REAL"}
 _TIMESTAMP_TYPES = {
-    "TIMESTAMP", "TIMESTAMP_S", "TIMESTAMP_MS", "TIMESTAMP_NS", "TIMESTAMP WITH TIME ZONE",
+    "TIMESTAMP",
+    "TIMESTAMP_S",
+    "TIMESTAMP_MS",
+    "TIMESTAMP_NS",
+    "TIMESTAMP WITH TIME ZONE",
 }
 
 
@@ -241,7 +257,8 @@ class TableSource:
     """A validated input file and how to read it in SQL.
 
     ``key_types`` gives, for each msisdn/key column, the SQL type the input carries:
-    ``BIGINT`` or ``VARCHAR`` (None for an empty CSV, where nothing says).
+    ``VARCHAR`` or an integer type (a CSV column of integers is ``BIGINT``; None for an
+    empty CSV, where nothing says).
     """
 
     table: Table
@@ -289,18 +306,20 @@ class TableSource:
             value = self._typed(column, key_types.get(column.name))
             selected.append(f"{value} AS {sql_name(column.name)}")
             if column.kind == MSISDN:
-                selected.append(f"CAST({sql_name(column.name)} AS BIGINT) AS m")
+                selected.append(f"{self._typed(column, 'BIGINT')} AS m")
         return f"SELECT {', '.join(selected)} FROM {self.scan_sql(numbered=numbered)}"
 
     def _typed(self, column: Column, key_type: str | None) -> str:
+        """SQL for ``column`` with its engine type; a column already of that type is
+        used as it is, so that DuckDB can push filters down into the Parquet scan."""
         name = sql_name(column.name)
         kind = column.kind
-        if kind in (MSISDN, KEY):
-            target = key_type or self.key_types.get(column.name) or "VARCHAR"
-            return f"CAST({name} AS {target})"
         if self.format == "csv":
+            if kind in (MSISDN, KEY):
+                target = key_type or self.key_types.get(column.name) or "VARCHAR"
+                return name if target == "VARCHAR" else f"CAST({name} AS {target})"
             if kind == TIMESTAMP:
-                return f"CAST(strptime({name}, '{_TIMESTAMP_FORMAT}') AS TIMESTAMP)"
+                return f"strptime({name}, '{_TIMESTAMP_FORMAT}')"
             if kind == DATE:
                 return f"CAST({name} AS DATE)"
             if kind == MONEY:
@@ -311,17 +330,21 @@ class TableSource:
                 return f"CAST({name} AS BIGINT)"
             return name
         source_type = self.parquet_types[column.name]
-        if kind == TIMESTAMP:
-            return f"CAST({name} AS TIMESTAMP)"
-        if kind == DATE:
-            return name if source_type == "DATE" else f"CAST({name} AS DATE)"
-        if kind == MONEY:
+        if kind in (MSISDN, KEY):
+            target = key_type or self.key_types.get(column.name) or "VARCHAR"
+        elif kind == TIMESTAMP:
+            target = "TIMESTAMP"
+        elif kind == DATE:
+            target = "DATE"
+        elif kind == MONEY:
+            target = "DECIMAL(14,2)"
             if source_type in _FLOAT_TYPES:
                 return f"CAST(round({name}, 2) AS DECIMAL(14,2))"
-            return f"CAST({name} AS DECIMAL(14,2))"
-        if kind == INTEGER:
-            return f"CAST({name} AS BIGINT)"
-        return name
+        elif kind == INTEGER:
+            target = "BIGINT"
+        else:
+            return name
+        return name if source_type == target else f"CAST({name} AS {target})"
 
 
 def _csv_scan(path: Path) -> str:
@@ -363,8 +386,12 @@ def table_validate(name: str, path: Path | str) -> int:
         con.close()
 
 
-def connect(*, memory_limit: str | None = None, threads: int | None = None,
-            temp_directory: Path | None = None) -> duckdb.DuckDBPyConnection:
+def connect(
+    *,
+    memory_limit: str | None = None,
+    threads: int | None = None,
+    temp_directory: Path | None = None,
+) -> duckdb.DuckDBPyConnection:
     """A DuckDB connection set up for the engine: local time zone, no insertion order."""
     con = duckdb.connect(":memory:")
     con.execute(f"SET TimeZone = {sql_literal(LOCAL_TIME_ZONE)}")
@@ -378,8 +405,15 @@ def connect(*, memory_limit: str | None = None, threads: int | None = None,
     return con
 
 
-def table_inspect(con: duckdb.DuckDBPyConnection, name: str, path: Path) -> TableSource:
-    """Validate ``path`` as table ``name`` (see the module docstring) and describe it."""
+def table_inspect(
+    con: duckdb.DuckDBPyConnection, name: str, path: Path, *, deferred: tuple[str, ...] = ()
+) -> TableSource:
+    """Validate ``path`` as table ``name`` (see the module docstring) and describe it.
+
+    ``deferred`` names Parquet choice columns whose values the caller checks itself, on
+    the rows it uses (the engine checks ``subscribers.status`` in its join rather than
+    reading 50 M statuses twice); :func:`check_choice_values` finds the first bad row.
+    """
     if name not in TABLES:
         raise SettlementInputError(f"unknown table {name!r}", file=Path(path).name)
     table = TABLES[name]
@@ -390,7 +424,7 @@ def table_inspect(con: duckdb.DuckDBPyConnection, name: str, path: Path) -> Tabl
     if suffix == ".csv":
         return _inspect_csv(con, table, path)
     if suffix == ".parquet":
-        return _inspect_parquet(con, table, path)
+        return _inspect_parquet(con, table, path, deferred=deferred)
     raise SettlementInputError("not a .csv or .parquet file", file=path.name)
 
 
@@ -488,8 +522,8 @@ def _inspect_csv(con, table: Table, path: Path) -> TableSource:
         _raise_first_bad_csv_row(con, table, path, scan, checks)
     key_types = {}
     for column, integer_like in zip(key_columns, row[2:], strict=True):
-        key_types[column.name] = None if integer_like is None else (
-            "BIGINT" if integer_like else "VARCHAR"
+        key_types[column.name] = (
+            None if integer_like is None else ("BIGINT" if integer_like else "VARCHAR")
         )
     return TableSource(table, path, "csv", rows, key_types=key_types)
 
@@ -564,7 +598,7 @@ _WANTED = {
 }
 
 
-def _inspect_parquet(con, table: Table, path: Path) -> TableSource:
+def _inspect_parquet(con, table: Table, path: Path, *, deferred=()) -> TableSource:
     scan = f"read_parquet({sql_literal(path)})"
     types = _columns_present(con, table, path, scan)
     for column in table.columns:
@@ -582,16 +616,12 @@ def _inspect_parquet(con, table: Table, path: Path) -> TableSource:
         path,
         "parquet",
         int(rows),
-        key_types={
-            c.name: ("VARCHAR" if types[c.name] == "VARCHAR" else "BIGINT")
-            for c in table.columns
-            if c.kind in (MSISDN, KEY)
-        },
+        key_types={c.name: types[c.name] for c in table.columns if c.kind in (MSISDN, KEY)},
         parquet_types={c.name: types[c.name] for c in table.columns},
     )
     if rows:
         _check_parquet_nulls(con, source)
-        _check_parquet_values(con, source)
+        _check_parquet_values(con, source, skip=deferred)
     return source
 
 
@@ -604,7 +634,8 @@ def _check_parquet_nulls(con, source: TableSource) -> None:
     ).fetchall()
     by_column = {name: (nulls, unknown) for name, nulls, unknown in stats}
     suspect = [
-        c for c in not_nullable
+        c
+        for c in not_nullable
         if c.name not in by_column or by_column[c.name][1] or by_column[c.name][0]
     ]
     if not suspect:
@@ -627,10 +658,20 @@ def _check_parquet_nulls(con, source: TableSource) -> None:
             )
 
 
-def _check_parquet_values(con, source: TableSource) -> None:
+def check_choice_values(con, source: TableSource, column_name: str) -> None:
+    """Raise for the first row of ``source`` whose ``column_name`` is not a valid choice."""
+    if source.format == "csv":
+        _inspect_csv(con, source.table, source.path)
+    else:
+        _check_parquet_values(con, source, only=(column_name,))
+
+
+def _check_parquet_values(con, source: TableSource, *, skip=(), only=None) -> None:
     """String msisdn must be digits; choice columns must hold one of their values."""
     checks = []
     for column in source.table.columns:
+        if column.name in skip or (only is not None and column.name not in only):
+            continue
         name = sql_name(column.name)
         if column.kind == MSISDN and source.parquet_types[column.name] == "VARCHAR":
             checks.append((column, f"coalesce(regexp_full_match({name}, '{_RE_MSISDN}'), true)"))
@@ -652,11 +693,14 @@ def _check_parquet_values(con, source: TableSource) -> None:
         f"WHERE NOT ({' AND '.join(c for _, c in checks)}) ORDER BY file_row_number LIMIT 1"
     ).fetchone()
     count = len(checks)
-    for (column, _), ok, value in zip(checks, found[1 : 1 + count], found[1 + count :],
-                                      strict=True):
+    for (column, _), ok, value in zip(
+        checks, found[1 : 1 + count], found[1 + count :], strict=True
+    ):
         if not ok:
             raise SettlementInputError(
-                _csv_problem(column, value), file=source.file, row=found[0] + 1,
+                _csv_problem(column, value),
+                file=source.file,
+                row=found[0] + 1,
                 column=column.name,
             )
 

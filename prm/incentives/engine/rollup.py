@@ -13,7 +13,10 @@ from .inputs import connect, sql_literal, table_inspect
 
 
 def usage_daily_to_monthly(
-    daily_path: Path | str, out_path: Path | str, *, memory_limit: str | None = "1GB",
+    daily_path: Path | str,
+    out_path: Path | str,
+    *,
+    memory_limit: str | None = "1GB",
     threads: int | None = None,
 ) -> int:
     """Roll ``usage_daily`` (msisdn, day, voice_calls) up to ``usage_monthly`` Parquet.
@@ -39,9 +42,7 @@ def usage_daily_to_monthly(
         )
         con.execute(f"COPY ({query}) TO {sql_literal(out_path)} (FORMAT parquet)")
         return int(
-            con.execute(
-                f"SELECT count(*) FROM read_parquet({sql_literal(out_path)})"
-            ).fetchone()[0]
+            con.execute(f"SELECT count(*) FROM read_parquet({sql_literal(out_path)})").fetchone()[0]
         )
     finally:
         con.close()
