@@ -7,17 +7,17 @@ from prm.incentives import views_reports
 
 urlpatterns = [
     path(
-        "runs/<str:number>/analysis/",
+        "settlement/runs/<str:number>/analysis/",
         views_reports.run_analysis_page,
         name="run_analysis",
     ),
     path(
-        "runs/<str:number>/analysis/records/",
+        "settlement/runs/<str:number>/analysis/records/",
         views_reports.run_records,
         name="run_records",
     ),
     path(
-        "runs/<str:number>/analysis/records/<int:record_id>/",
+        "settlement/runs/<str:number>/analysis/records/<int:record_id>/",
         views_reports.run_record,
         name="run_record",
     ),

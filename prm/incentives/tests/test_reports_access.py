@@ -29,9 +29,9 @@ def _english(settings):
 def _staff_pages(world):
     record = world.records["b1"].pk
     return [
-        f"/incentives/runs/{GZ}/analysis/",
-        f"/incentives/runs/{GZ}/analysis/records/?reason=in_arrears",
-        f"/incentives/runs/{GZ}/analysis/records/{record}/",
+        f"/incentives/settlement/runs/{GZ}/analysis/",
+        f"/incentives/settlement/runs/{GZ}/analysis/records/?reason=in_arrears",
+        f"/incentives/settlement/runs/{GZ}/analysis/records/{record}/",
         "/incentives/reports/",
         "/incentives/reports/volume/",
         "/incentives/reports/payouts/",
@@ -43,9 +43,9 @@ def _staff_pages(world):
 def _run_pages(world):
     record = world.records["b1"].pk
     return [
-        f"/incentives/runs/{GZ}/analysis/",
-        f"/incentives/runs/{GZ}/analysis/records/",
-        f"/incentives/runs/{GZ}/analysis/records/{record}/",
+        f"/incentives/settlement/runs/{GZ}/analysis/",
+        f"/incentives/settlement/runs/{GZ}/analysis/records/",
+        f"/incentives/settlement/runs/{GZ}/analysis/records/{record}/",
     ]
 
 
@@ -72,7 +72,7 @@ def test_another_citys_run_is_404_for_its_staff(client, world):
     for url in _run_pages(world):
         assert client.get(url).status_code == 404, url
     # Their own run is fine.
-    assert client.get(f"/incentives/runs/{SZ}/analysis/").status_code == 200
+    assert client.get(f"/incentives/settlement/runs/{SZ}/analysis/").status_code == 200
 
 
 @pytest.mark.parametrize("who", ["gz_manager", "province", "gz_finance"])
