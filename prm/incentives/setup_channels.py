@@ -8,9 +8,9 @@ from django.utils.translation import gettext_lazy as _
 
 from prm.core.navigation import NavItem, nav_register
 from prm.incentives import imports_channels  # noqa: F401  (registers the import specs)
+from prm.incentives.constants import INCENTIVES_SECTION
 
 # The menu section every incentive concern puts its entries in (same label, one dropdown).
-INCENTIVES_SECTION = _("Channel incentives")
 
 nav_register(
     NavItem(

@@ -15,11 +15,10 @@ from prm.incentives import tasks_promoters  # noqa: F401  (registers the Celery 
 from prm.incentives.constants import (
     EVENT_PROMOTER_APPROVED,
     EVENT_PROMOTER_REJECTED,
+    INCENTIVES_SECTION,
     PROMOTER_WORKFLOW,
 )
 from prm.incentives.services import promoters
-
-INCENTIVES_SECTION = _("Channel incentives")
 
 
 def _document_url(target) -> str:

@@ -8,9 +8,7 @@ from django.utils.translation import gettext_lazy as _
 from prm.core.navigation import NavItem, nav_register
 from prm.core.notifications import notification_event_register
 from prm.incentives import tasks_recommendations  # noqa: F401  (registers the Celery task)
-from prm.incentives.constants import EVENT_CONFIRMATION_SMS
-
-INCENTIVES_SECTION = _("Channel incentives")
+from prm.incentives.constants import EVENT_CONFIRMATION_SMS, INCENTIVES_SECTION
 
 nav_register(
     NavItem(

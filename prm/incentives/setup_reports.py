@@ -7,9 +7,9 @@ from __future__ import annotations
 from django.utils.translation import gettext_lazy as _
 
 from prm.core.navigation import NavItem, nav_register
+from prm.incentives.constants import INCENTIVES_SECTION
 
 # The section label every incentive concern uses (one dropdown, see setup_channels).
-INCENTIVES_SECTION = _("Channel incentives")
 
 nav_register(
     NavItem(

@@ -15,11 +15,11 @@ from prm.incentives.constants import (
     EVENT_RUN_APPROVED,
     EVENT_RUN_COMPUTED,
     EVENT_RUN_FAILED,
+    EVENT_RUN_NOT_STARTED,
+    INCENTIVES_SECTION,
     SETTLEMENT_WORKFLOW,
 )
 from prm.incentives.services import settlement as services
-
-INCENTIVES_SECTION = _("Channel incentives")
 
 # R4 commission management: approval by the city, then by the province.
 workflow_register(
@@ -78,7 +78,7 @@ notification_event_register(
     ),
 )
 notification_event_register(
-    services.EVENT_RUN_NOT_STARTED,
+    EVENT_RUN_NOT_STARTED,
     subject=_("Settlement of %(period)s not started for %(city)s"),
     body=_("The monthly settlement of %(city)s for %(period)s could not start: %(reason)s"),
 )

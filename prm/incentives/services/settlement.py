@@ -98,6 +98,7 @@ from prm.incentives.constants import (
     EVENT_RUN_APPROVED,
     EVENT_RUN_COMPUTED,
     EVENT_RUN_FAILED,
+    EVENT_RUN_NOT_STARTED,
     SETTLEMENT_WORKFLOW,
 )
 from prm.incentives.engine import RULE_VERSION, TABLES, SettlementInputError, settle_files
@@ -120,7 +121,6 @@ APPROVE_PERMISSION = "incentives.approve_settlementrun"
 ADJUST_PERMISSION = "incentives.add_settlementadjustment"
 
 # Sent to a city's channel managers when the monthly schedule could not start a run.
-EVENT_RUN_NOT_STARTED = "incentives.run_not_started"
 
 Status = SettlementRun.Status
 ACTIVE_STATUSES = (Status.QUEUED, Status.RUNNING)
