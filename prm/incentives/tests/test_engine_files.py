@@ -763,6 +763,18 @@ def test_parquet_column_of_an_incompatible_type(tmp_path, _case, file, column, a
     assert error.detail == expected
 
 
+def test_parquet_amount_beyond_decimal_14_2_names_its_row(tmp_path):
+    input_dir = _single_record().write(tmp_path / "in")
+    wide = pa.decimal128(20, 2)
+    _rewrite_parquet(
+        input_dir / "products.parquet", "rebate", pa.array([Decimal("123456789012345.00")], wide)
+    )
+
+    error = _bad(input_dir, tmp_path)
+
+    assert (error.file, error.row, error.column) == ("products.parquet", 1, "rebate")
+
+
 def test_parquet_null_in_a_required_column_names_its_row(tmp_path):
     inputs = passing_inputs(recommended_at=REC)
     inputs.add_record(2, recommended_at=REC)

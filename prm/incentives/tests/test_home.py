@@ -60,7 +60,7 @@ def test_staff_card_counts_runs_and_shows_the_last_one(world):
         ("Last run 2026-04 Guangzhou: qualified", 1),
         ("Last run 2026-04 Guangzhou: payable (yuan)", Decimal("4.00")),
     ]
-    assert panel["figures"][2][2] == "/incentives/runs/SR-2026-04-GZ/analysis/"
+    assert panel["figures"][2][2] == "/incentives/settlement/runs/SR-2026-04-GZ/analysis/"
 
 
 def test_staff_card_is_scoped_to_the_subtree(world):

@@ -256,7 +256,7 @@ def test_run_analysis_totals(world):
 def test_analysis_page_shows_the_figures_and_charts(client, world):
     client.force_login(world.users["gz_manager"])
 
-    response = client.get("/incentives/runs/SR-2026-03-GZ/analysis/")
+    response = client.get("/incentives/settlement/runs/SR-2026-03-GZ/analysis/")
 
     assert response.status_code == 200
     content = response.content.decode()
@@ -274,7 +274,7 @@ def test_a_reasons_records_by_htmx_with_explanations(client, world):
     client.force_login(world.users["gz_manager"])
 
     response = client.get(
-        "/incentives/runs/SR-2026-03-GZ/analysis/records/?reason=in_arrears", HTTP_HX_REQUEST="true"
+        "/incentives/settlement/runs/SR-2026-03-GZ/analysis/records/?reason=in_arrears", HTTP_HX_REQUEST="true"
     )
 
     assert response.status_code == 200
@@ -294,7 +294,7 @@ def test_records_page_without_htmx_is_a_full_page(client, world):
     client.force_login(world.users["gz_manager"])
     channel = world.channels["gz1"].pk
 
-    response = client.get(f"/incentives/runs/SR-2026-03-GZ/analysis/records/?channel={channel}")
+    response = client.get(f"/incentives/settlement/runs/SR-2026-03-GZ/analysis/records/?channel={channel}")
 
     assert response.status_code == 200
     assert "incentives/reports/run_records.html" in [t.name for t in response.templates]
@@ -308,7 +308,7 @@ def test_records_page_without_htmx_is_a_full_page(client, world):
 def test_bad_record_filters_are_refused(client, world, _case, query):
     client.force_login(world.users["gz_manager"])
 
-    response = client.get(f"/incentives/runs/SR-2026-03-GZ/analysis/records/?{query}")
+    response = client.get(f"/incentives/settlement/runs/SR-2026-03-GZ/analysis/records/?{query}")
 
     assert response.status_code == 400
     assert response.context["rows"] == []
@@ -319,7 +319,7 @@ def test_record_explanation_page(client, world):
     client.force_login(world.users["gz_manager"])
     record = world.records["b1"]
 
-    response = client.get(f"/incentives/runs/SR-2026-03-GZ/analysis/records/{record.pk}/")
+    response = client.get(f"/incentives/settlement/runs/SR-2026-03-GZ/analysis/records/{record.pk}/")
 
     assert response.status_code == 200
     facts = response.context["record"]
@@ -339,7 +339,7 @@ def test_a_qualified_records_explanation(client, world):
     client.force_login(world.users["gz_manager"])
     record = world.records["a1"]
 
-    response = client.get(f"/incentives/runs/SR-2026-03-GZ/analysis/records/{record.pk}/")
+    response = client.get(f"/incentives/settlement/runs/SR-2026-03-GZ/analysis/records/{record.pk}/")
 
     assert response.context["record"]["explanations"] == [
         {
@@ -355,8 +355,8 @@ def test_numbers_are_masked_for_staff_without_view_recommendation(client, world)
     client.force_login(world.users["gz_finance"])
     record = world.records["b1"]
 
-    page = client.get(f"/incentives/runs/SR-2026-03-GZ/analysis/records/{record.pk}/")
-    listing = client.get("/incentives/runs/SR-2026-03-GZ/analysis/records/?reason=in_arrears")
+    page = client.get(f"/incentives/settlement/runs/SR-2026-03-GZ/analysis/records/{record.pk}/")
+    listing = client.get("/incentives/settlement/runs/SR-2026-03-GZ/analysis/records/?reason=in_arrears")
 
     assert page.context["record"]["msisdn"] == "*******0004"
     assert "13900000004" not in page.content.decode()
@@ -382,7 +382,7 @@ def test_a_record_not_in_the_run_is_404(client, world):
     other_city_record = world.records["c1"]
 
     response = client.get(
-        f"/incentives/runs/SR-2026-03-GZ/analysis/records/{other_city_record.pk}/"
+        f"/incentives/settlement/runs/SR-2026-03-GZ/analysis/records/{other_city_record.pk}/"
     )
 
     assert response.status_code == 404
@@ -393,7 +393,7 @@ def test_missing_artefacts_are_explained(client, world):
     (Path(run.artefact_dir) / "verdicts.parquet").unlink()
     client.force_login(world.users["gz_manager"])
 
-    response = client.get("/incentives/runs/SR-2026-03-GZ/analysis/")
+    response = client.get("/incentives/settlement/runs/SR-2026-03-GZ/analysis/")
 
     assert response.status_code == 409
     assert "The result files of this settlement run are not available." in (
@@ -416,7 +416,7 @@ def test_records_list_keyset_pages_with_constant_queries(client, orgs, make_user
         promoters=[promoter],
     )
     client.force_login(world.users["gz_manager"])
-    url = "/incentives/runs/{}/analysis/records/?reason=in_arrears"
+    url = "/incentives/settlement/runs/{}/analysis/records/?reason=in_arrears"
     client.get(url.format("SR-2026-03-GZ"))  # warm the permission caches
 
     with CaptureQueriesContext(connection) as small:

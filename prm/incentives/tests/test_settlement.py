@@ -424,7 +424,7 @@ def test_run_page_shows_totals_reasons_changes_and_the_analysis_link(
     assert 'data-testid="change-verdicts">1<' in page
     assert 'data-testid="change-promoters">1<' in page
     assert page.count('data-testid="statement-row"') == 2
-    assert f'href="/incentives/runs/{run.number}/analysis/"' in page
+    assert f'href="/incentives/settlement/runs/{run.number}/analysis/"' in page
     assert 'data-testid="run-payout-xlsx"' not in page  # not approved yet
 
     start(world, django_capture_on_commit_callbacks, actor="city_manager")
