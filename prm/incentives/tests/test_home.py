@@ -123,6 +123,7 @@ def test_no_promoter_card_for_staff(world):
 
 
 def test_the_promoter_home_page_shows_the_card(client, world):
+    client.cookies["django_language"] = "en"
     client.force_login(world.users["ann"])
 
     response = client.get("/")
