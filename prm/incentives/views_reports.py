@@ -1,6 +1,6 @@
 """Pages of the incentive analysis and reports (R4 commission query and statistics).
 
-- ``/incentives/runs/<number>/analysis/``: a run's totals per reason, channel and city
+- ``/incentives/settlement/runs/<number>/analysis/``: a run's totals per reason, channel and city
   (ECharts), the records of a reason (htmx) and one record's explanation — staff of the
   run's city or above holding ``view_settlementrun``; a run outside the scope is 404.
 - ``/incentives/my/statements/``: the signed-in promoter's own statements, records and

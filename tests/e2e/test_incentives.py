@@ -168,7 +168,7 @@ def test_a_manager_reads_why_and_a_promoter_reads_only_their_own(browsing, compu
     browsing.shot("incentives-05-reason-records", page=staff)
     staff.locator(f"[data-testid=record-row][data-record='{records['r3'].pk}'] a").click()
     expect(staff).to_have_url(
-        browsing.url(f"/incentives/runs/{RUN}/analysis/records/{records['r3'].pk}/")
+        browsing.url(f"/incentives/settlement/runs/{RUN}/analysis/records/{records['r3'].pk}/")
     )
     expect(staff.locator("[data-testid=record-heading]")).to_contain_text(records["r3"].number)
     explanation = staff.locator("[data-testid=record-reasons] li[data-code=unconfirmed]")
@@ -224,6 +224,6 @@ def test_a_manager_reads_why_and_a_promoter_reads_only_their_own(browsing, compu
     assert response.status == 404
     assert records["r3"].number not in promoter.content()
     browsing.shot("incentives-11-other-promoters-record-404", page=promoter)
-    response = promoter.goto(f"/incentives/runs/{RUN}/analysis/records/{records['r3'].pk}/")
+    response = promoter.goto(f"/incentives/settlement/runs/{RUN}/analysis/records/{records['r3'].pk}/")
     assert response.status == 403
     browsing.shot("incentives-12-staff-analysis-403", page=promoter)

@@ -11,6 +11,7 @@ from django.core.management.base import CommandError
 from prm.accounts.demo import DEMO_ORGS, DEMO_PASSWORD, DEMO_USERS
 from prm.accounts.models import OrgUnit, User
 from prm.core.models import AuditEvent, SiteFlag
+from prm.incentives.demo import DEMO_PROMOTERS, DEMO_STAFF
 from prm.partners.demo import DEMO_APPLICATIONS, DEMO_EXPERTS, DEMO_PARTNERS
 from prm.partners.models import Partner
 from prm.portal.models import Announcement, BreachCase, KnowledgeArticle
@@ -23,7 +24,10 @@ PARTNER_DEMO_USERS = (
     + [row[0] for row in DEMO_EXPERTS]
     + [row[0] for row in DEMO_APPLICATIONS]
 )
-ALL_DEMO_USERS = len(DEMO_USERS) + len(PARTNER_DEMO_USERS)
+# The incentives demo adds channel managers and promoter logins (the call-centre promoter
+# signs in as the accounts demo's cs_agent).
+INCENTIVES_DEMO_USERS = len(DEMO_STAFF) + sum(1 for row in DEMO_PROMOTERS if row.name)
+ALL_DEMO_USERS = len(DEMO_USERS) + len(PARTNER_DEMO_USERS) + INCENTIVES_DEMO_USERS
 
 pytestmark = pytest.mark.django_db
 
@@ -57,9 +61,10 @@ def test_demo_loads_once_and_prints_every_login(settings):
     new_partner_orgs = {row[0] for row in DEMO_PARTNERS} - {row[0] for row in DEMO_ORGS}
     assert after_first == {
         "orgs": len(DEMO_ORGS) + len(new_partner_orgs) + len(DEMO_APPLICATIONS),
-        "users": ALL_DEMO_USERS,
+        # + the system account internet promoter registrations are submitted by (ADR 0014)
+        "users": ALL_DEMO_USERS + 1,
         "audit": after_first["audit"],
-        "flags": 3,  # accounts, partners, portal
+        "flags": 4,  # accounts, partners, portal, incentives
         "partners": len(DEMO_PARTNERS) + len(DEMO_APPLICATIONS),
         "portal": 2 + 2 + 3,  # announcements, cases, articles
     }

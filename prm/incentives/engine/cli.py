@@ -3,7 +3,8 @@
 ``prm incentives settle-files`` (the management command) and
 ``python -m prm.incentives.engine.cli settle-files`` both end here. Exit status 0 on
 success; 2 with one line ``error: <message>`` on stderr for bad input (contract
-``settlement-files.md``).
+``settlement-files.md``); 1 with one such line when the run itself fails (the output
+cannot be written, DuckDB runs out of memory …).
 """
 
 from __future__ import annotations
@@ -12,6 +13,8 @@ import argparse
 import sys
 from pathlib import Path
 from typing import TextIO
+
+import duckdb
 
 from .inputs import SettlementInputError
 from .settlement import settle_files
@@ -54,6 +57,9 @@ def run_settle_files(options, *, stdout: TextIO, stderr: TextIO) -> int:
     except SettlementInputError as error:
         stderr.write(f"error: {error}\n")
         return 2
+    except (OSError, duckdb.Error) as error:  # disk full, permissions, out of memory …
+        stderr.write(f"error: {' '.join(str(error).split())}\n")
+        return 1
     stdout.write(
         f"settled {summary['period']}: {summary['records']} records, "
         f"{summary['qualified']} qualified, gross {summary['gross_amount']}, "

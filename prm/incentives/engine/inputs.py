@@ -395,6 +395,7 @@ def connect(
     """A DuckDB connection set up for the engine: local time zone, no insertion order."""
     con = duckdb.connect(":memory:")
     con.execute(f"SET TimeZone = {sql_literal(LOCAL_TIME_ZONE)}")
+    con.execute("SET enable_progress_bar = false")
     con.execute("SET preserve_insertion_order = false")
     if memory_limit:
         con.execute(f"SET memory_limit = {sql_literal(memory_limit)}")
@@ -703,6 +704,34 @@ def _check_parquet_values(con, source: TableSource, *, skip=(), only=None) -> No
                 row=found[0] + 1,
                 column=column.name,
             )
+
+
+def raise_unconvertible(con, sources: list[TableSource], error: Exception) -> None:
+    """Error path of a failed cast while settling (a Parquet DECIMAL(38,2) amount beyond
+    DECIMAL(14,2), an integer code beyond BIGINT …): name the first such value."""
+    for source in sources:
+        if source.format != "parquet" or not source.rows:
+            continue
+        for column in source.table.columns:
+            typed = source._typed(column, None)
+            if typed == sql_name(column.name):
+                continue  # used as stored: cannot fail
+            name = sql_name(column.name)
+            found = con.execute(
+                f"SELECT file_row_number, CAST({name} AS VARCHAR) FROM "
+                f"read_parquet({sql_literal(source.path)}, file_row_number=true) "
+                f"WHERE {name} IS NOT NULL AND TRY({typed}) IS NULL "
+                "ORDER BY file_row_number LIMIT 1"
+            ).fetchone()
+            if found is not None:
+                raise SettlementInputError(
+                    f"{found[1]!r} cannot be converted ({_EXPECTED[column.kind]} "
+                    "that fits the engine's type)",
+                    file=source.file,
+                    row=int(found[0]) + 1,
+                    column=column.name,
+                ) from error
+    raise SettlementInputError(f"a value cannot be converted ({_duckdb_message(error)})") from error
 
 
 # ---------------------------------------------------------------- table-level rules

@@ -7,12 +7,14 @@ observation window ends in the period, and writes ``verdicts.parquet``,
 The in-app monthly run, the billing import, the benchmark and ``prm incentives
 settle-files`` all call it.
 
-How it runs (``shared/PERFORMANCE.md`` §1): DuckDB queries the files in place; every
-join starts from the small table of the period's records, so each big table
-(subscribers, usage, billing …) is scanned once, probing a hash table of the records'
-keys (a semi-join), and never drives a join itself. Each side table yields, per
-record, one row of aggregates or the id of the records it fails; one final pass joins
-them onto the records and writes the verdicts as Parquet, ordered by ``record_id``.
+How it runs (``shared/PERFORMANCE.md`` §1): DuckDB queries the files in place. The
+period's records are read first (``rp``, a few million rows at most); every rule then
+joins one side table onto them with a single equality on the msisdn, which makes
+DuckDB push a filter of the records' numbers into the scan of the big table (a
+semi-join inside the Parquet reader), so each big table (subscribers, usage, billing …)
+is scanned once and never drives a join. Each rule adds ``(record, bits)`` rows to one
+table; a final pass ORs them per record into the reasons mask, and the outputs are
+written as Parquet, ordered. No Python loop touches a row.
 
 Rules (R4 rebate rules 1-4 and the audits), in the order of :data:`REASON_CODES`;
 every failing reason is recorded. Interpretations where the contract leaves room:
@@ -30,15 +32,21 @@ every failing reason is recorded. Interpretations where the contract leaves room
   once in ``subscribers``, it passes when any of its rows shows it active (activated
   before the date of ``recommended_at`` and not closed), and is in arrears when any row
   says so.
-* **no_voice_in_window**: the daily form is first rolled up to months (exactly as
-  :func:`.rollup.usage_daily_to_monthly`), then the monthly rule applies; a month's
-  ``first_voice_day``/``last_voice_day`` are null when it had no day with calls. The
-  two forms give the same verdicts because the window spans at least two calendar
-  months, so a month row overlaps the window's days exactly when one of its voice days
-  does (a month's voice days are taken to lie in that month).
-* **not_billed / discounted_price / prior_same_product**: billing ``month`` is read as
-  its calendar month (``date_trunc``). Free products (``monthly_fee = 0``) skip the two
-  fee audits; ``discounted_price`` applies only to a billed record.
+* **no_voice_in_window**: with ``usage_daily`` the contract's day rule applies as
+  written; with ``usage_monthly`` its month rule (``first_voice_day < date(end)`` and
+  ``last_voice_day ≥ date(recommended_at)``). A month row without voice days has null
+  first/last days (that is what :func:`.rollup.usage_daily_to_monthly` writes) and
+  never counts. The two forms agree because the window spans at least two calendar
+  months: a month's voice days (taken to lie in that month) meet the window's days
+  exactly when its first one is before ``date(end)`` and its last one not before
+  ``date(recommended_at)``. The tests run every boundary case in both forms.
+* **not_billed / discounted_price / prior_same_product**: a billing row counts for the
+  calendar month of its ``month``. Free products (``monthly_fee = 0``) skip the two fee
+  audits; ``discounted_price`` applies only to a billed record and compares the largest
+  amount billed in the window's months with the fee.
+* **bad values**: the values the rules read are validated as in :mod:`.inputs`; the
+  only exception is ``subscribers.status`` in Parquet, which is checked on the rows the
+  settlement joins (reading 50 M statuses a second time would cost more than the rule).
 * **clawbacks**: for a paid record, the upheld ``forced_subscription`` complaints for
   its number and product with ``complained_at`` in month P and
   ``recommended_at ≤ complained_at < recommended_at + 6 calendar months`` ("within 6
@@ -61,12 +69,15 @@ import json
 import os
 import shutil
 import tempfile
+import threading
 import time
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from datetime import date
 from decimal import Decimal
 from pathlib import Path
+
+import duckdb
 
 from .inputs import (
     KEY,
@@ -80,6 +91,7 @@ from .inputs import (
     find_table_file,
     parse_period,
     raise_duplicate_record_id,
+    raise_unconvertible,
     sql_literal,
     sql_name,
     table_inspect,
@@ -103,6 +115,7 @@ REASON_CODES: tuple[str, ...] = (
 )
 
 OUTPUT_TABLES = ("verdicts", "clawbacks", "statements")
+_HASH_CHUNK = 4 * 1024 * 1024
 
 # Engine type of each column kind for an absent (empty) optional table.
 _EMPTY_TYPES = {
@@ -188,9 +201,12 @@ def settle_files(
 
     out_dir.parent.mkdir(parents=True, exist_ok=True)
     work = Path(tempfile.mkdtemp(prefix=f".{out_dir.name}.settle-", dir=out_dir.parent))
+    # The inputs are hashed in a second thread while DuckDB works (hashlib releases the
+    # GIL); on failure the thread stops at its next chunk.
     hasher = ThreadPoolExecutor(max_workers=1, thread_name_prefix="settle-sha256")
+    stop = threading.Event()
     try:
-        hashes = hasher.submit(_hash_files, files)
+        hashes = hasher.submit(_hash_files, files, stop)
         run = _Run(
             period=(year, month),
             files=files,
@@ -201,6 +217,8 @@ def settle_files(
         )
         try:
             summary = run.execute(write_csv=write_csv)
+        except (duckdb.ConversionException, duckdb.OutOfRangeException) as error:
+            raise_unconvertible(run.con, list(run.sources.values()), error)
         finally:
             run.close()
         started = time.perf_counter()
@@ -216,6 +234,7 @@ def settle_files(
         _publish(work, out_dir, write_csv=write_csv)
         return summary
     finally:
+        stop.set()
         hasher.shutdown(wait=True)
         shutil.rmtree(work, ignore_errors=True)
 
@@ -245,12 +264,17 @@ def _locate_inputs(input_dir: Path) -> dict[str, Path]:
     return files
 
 
-def _hash_files(files: dict[str, Path]) -> tuple[dict[str, str], float]:
+def _hash_files(files: dict[str, Path], stop: threading.Event) -> tuple[dict[str, str], float]:
     started = time.perf_counter()
     digests = {}
     for path in sorted(files.values(), key=lambda p: p.name):
+        digest = hashlib.sha256()
         with path.open("rb") as handle:
-            digests[path.name] = hashlib.file_digest(handle, "sha256").hexdigest()
+            while chunk := handle.read(_HASH_CHUNK):
+                if stop.is_set():
+                    return {}, 0.0
+                digest.update(chunk)
+        digests[path.name] = digest.hexdigest()
     return digests, time.perf_counter() - started
 
 
@@ -295,6 +319,7 @@ class _Run:
         self.con = connect(memory_limit=memory_limit, threads=threads, temp_directory=spill)
         self._clock = time.perf_counter()
         self._started = self._clock
+        self.sources = {}
 
     def close(self) -> None:
         self.con.close()
@@ -395,7 +420,8 @@ class _Run:
     def _records(self) -> None:
         """The period's records ``rp`` with their window and product version.
 
-        ``rid`` numbers them for the joins that follow. A record is in period P when
+        The table's ``rowid`` (dense, 0 to n − 1) numbers them for the joins that follow
+        (``rid``); a window function would cost more. A record is in period P when
         the date of ``end − 1 second`` is in P. That month never decreases as
         ``recommended_at`` grows (clamping only moves ends within the last day of a
         month), and it is P exactly from ``(P − 2 months) 00:00:01`` (inclusive) to
@@ -418,7 +444,7 @@ class _Run:
         after = f"CAST({self.p_start} - INTERVAL 1 MONTH + INTERVAL 1 SECOND AS TIMESTAMP)"
         self.sql(
             "CREATE TEMP TABLE rp AS SELECT "
-            "CAST(row_number() OVER () AS INTEGER) AS rid, r.record_id, r.promoter_id, "
+            "r.record_id, r.promoter_id, "
             "r.msisdn, r.m, r.product_code, r.recommended_at, r.confirmed_at, "
             "r.recommended_at + INTERVAL 2 MONTH AS end_at, "
             "CAST(r.recommended_at AS DATE) AS rec_date, "
@@ -442,7 +468,7 @@ class _Run:
         pass ORs the bits per record, so a number with several rows in a table passes
         when any of them shows what is needed (and fails when any of them fails).
         """
-        self.sql("CREATE TEMP TABLE bits (rid INTEGER, bits INTEGER)")
+        self.sql("CREATE TEMP TABLE bits (rid BIGINT, bits INTEGER)")
         if not has_records:
             return
         low_ts, high_ts, low_month = self.sql(
@@ -457,7 +483,7 @@ class _Run:
             self.sql(f"INSERT INTO bits {query}")
 
         add(
-            f"SELECT rp.rid, {_bit('duplicate')} FROM rp SEMI JOIN ("
+            f"SELECT rp.rowid AS rid, {_bit('duplicate')} FROM rp SEMI JOIN ("
             "  SELECT m, product_code, recommended_at, record_id FROM t_records "
             f"  WHERE recommended_at >= {low_month} - INTERVAL 3 MONTH "
             f"  AND recommended_at <= {high_ts}"
@@ -465,13 +491,13 @@ class _Run:
             + _same_product(
                 "s.recommended_at >= rp.prior_from "
                 "AND (s.recommended_at < rp.recommended_at OR "
-                "     (s.recommended_at = rp.recommended_at AND s.record_id > rp.record_id))"
+                "     (s.recommended_at = rp.recommended_at AND s.record_id < rp.record_id))"
             )
         )
         # Billing months are compared as dates with first days of months, which reads a
         # row by its calendar month without truncating every row.
         add(
-            "SELECT rid, bits FROM (SELECT rp.rid, CASE "
+            "SELECT rid, bits FROM (SELECT rp.rowid AS rid, CASE "
             "  WHEN s.product_code <> rp.product_code THEN 0 ELSE "
             "  CASE WHEN s.month < rp.month0 AND s.billed_amount > 0 "
             f"  THEN {_bit('prior_same_product')} ELSE 0 END "
@@ -486,7 +512,7 @@ class _Run:
             ") WHERE bits <> 0"
         )
         add(
-            "SELECT rid, bits FROM (SELECT rp.rid, "
+            "SELECT rid, bits FROM (SELECT rp.rowid AS rid, "
             "  CASE WHEN s.activated_on < rp.rec_date AND s.status <> 'closed' "
             f"  THEN {_ACTIVE_OK} ELSE 0 END "
             f"  | CASE WHEN s.in_arrears THEN {_bit('in_arrears')} ELSE 0 END "
@@ -499,28 +525,28 @@ class _Run:
             check_choice_values(self.con, self.sources["subscribers"], "status")
         if "usage_daily" in self.sources:
             add(
-                f"SELECT rp.rid, {_VOICE_OK} FROM rp SEMI JOIN ("
+                f"SELECT rp.rowid AS rid, {_VOICE_OK} FROM rp SEMI JOIN ("
                 "  SELECT m, day FROM t_usage_daily WHERE voice_calls > 0 "
                 f"  AND day >= {low_month} AND day < {self.p_end}"
                 ") s ON s.m = rp.m AND s.day >= rp.rec_date AND s.day < rp.end_date"
             )
         else:
             add(
-                f"SELECT rp.rid, {_VOICE_OK} FROM rp SEMI JOIN ("
+                f"SELECT rp.rowid AS rid, {_VOICE_OK} FROM rp SEMI JOIN ("
                 "  SELECT m, first_voice_day, last_voice_day FROM t_usage_monthly "
                 f"  WHERE month >= {low_month} AND month < {self.p_end}"
                 ") s ON s.m = rp.m AND s.first_voice_day < rp.end_date "
                 "AND s.last_voice_day >= rp.rec_date"
             )
         add(
-            f"SELECT rp.rid, {_bit('product_changed_in_window')} FROM rp SEMI JOIN ("
+            f"SELECT rp.rowid AS rid, {_bit('product_changed_in_window')} FROM rp SEMI JOIN ("
             "  SELECT m, product_code, changed_at FROM t_product_changes "
             f"  WHERE changed_at > {low_ts} AND changed_at < {high_ts}"
             ") s ON s.m = rp.m AND "
             + _same_product("s.changed_at > rp.recommended_at AND s.changed_at < rp.end_at")
         )
         add(
-            f"SELECT rp.rid, {_bit('rebated_in_last_6_months')} FROM rp SEMI JOIN ("
+            f"SELECT rp.rowid AS rid, {_bit('rebated_in_last_6_months')} FROM rp SEMI JOIN ("
             "  SELECT m, product_code, recommended_at FROM t_rebate_history "
             f"  WHERE recommended_at >= {low_ts} - INTERVAL 6 MONTH "
             f"  AND recommended_at < {high_ts}"
@@ -531,7 +557,7 @@ class _Run:
             )
         )
         add(
-            f"SELECT rp.rid, {_bit('upheld_complaint')} FROM rp SEMI JOIN ("
+            f"SELECT rp.rowid AS rid, {_bit('upheld_complaint')} FROM rp SEMI JOIN ("
             "  SELECT m, product_code, complained_at FROM t_complaints "
             f"  WHERE upheld AND kind = 'forced_subscription' AND complained_at >= {low_ts}"
             ") s ON s.m = rp.m AND " + _same_product("s.complained_at >= rp.recommended_at")
@@ -563,9 +589,9 @@ class _Run:
             for code, sql in fails.items()
             if sql is not None
         ]
-        # rid is dense (1..n): a perfect hash table (an array) groups and joins on it
+        # rid is dense (0..n-1): a perfect hash table (an array) groups and joins on it
         records = self.sql("SELECT count(*) FROM rp").fetchone()[0]
-        self.sql(f"SET perfect_ht_threshold = {min(max(int(records + 1).bit_length(), 12), 26)}")
+        self.sql(f"SET perfect_ht_threshold = {min(max(int(records + 1).bit_length(), 12), 24)}")
         self.sql(
             "CREATE TEMP TABLE found AS SELECT rid, bit_or(bits) AS bits FROM bits GROUP BY rid"
         )
@@ -573,7 +599,7 @@ class _Run:
             "CREATE TEMP TABLE verdict AS SELECT record_id, promoter_id, msisdn, product_code, "
             "mask, CAST(CASE WHEN mask = 0 THEN rebate ELSE 0 END AS DECIMAL(14,2)) AS amount "
             f"FROM (SELECT rp.*, {' | '.join(mask_parts)} AS mask FROM rp "
-            "LEFT JOIN found b ON b.rid = rp.rid)"
+            "LEFT JOIN found b ON b.rid = rp.rowid)"
         )
         # The reasons text of each distinct mask (a few dozen), joined on when writing.
         reasons = ", ".join(

@@ -5,8 +5,10 @@ htmx progress, the upload through the page and the API, and the CLI."""
 from __future__ import annotations
 
 from dataclasses import dataclass
+from io import StringIO
 
 import pytest
+from django.core.management import call_command
 from django.utils import timezone
 
 from prm.accounts.models import User
@@ -377,6 +379,28 @@ def test_cli_imports_a_directory(world, tmp_path, capsys):
     assert job.actor == world.manager_province
     assert BillingMonth.objects.get().revision == 2
     assert str(read_store(MONTH, "billing")[0][3]) == "7.00"
+
+
+def test_prm_incentives_import_billing_command(world, tmp_path):
+    rows = good_rows()
+    rows["billing"] = [("13800130001", "CRBT", "2026-03-01", "8.00")]
+    out, err = StringIO(), StringIO()
+
+    call_command(
+        "incentives",
+        "import-billing",
+        "--month",
+        "2026-03",
+        "--user",
+        world.manager_province.username,
+        _month_dir(tmp_path, rows),
+        stdout=out,
+        stderr=err,
+    )
+
+    assert out.getvalue().splitlines()[-1].startswith("imported 2026-03 (import "), err.getvalue()
+    assert BillingMonth.objects.get().revision == 2
+    assert str(read_store(MONTH, "billing")[0][3]) == "8.00"
 
 
 def test_cli_bad_input_exits_2_and_changes_nothing(world, tmp_path, capsys):
