@@ -224,6 +224,7 @@ def test_a_manager_reads_why_and_a_promoter_reads_only_their_own(browsing, compu
     assert response.status == 404
     assert records["r3"].number not in promoter.content()
     browsing.shot("incentives-11-other-promoters-record-404", page=promoter)
-    response = promoter.goto(f"/incentives/settlement/runs/{RUN}/analysis/records/{records['r3'].pk}/")
+    other_record = records["r3"].pk
+    response = promoter.goto(f"/incentives/settlement/runs/{RUN}/analysis/records/{other_record}/")
     assert response.status == 403
     browsing.shot("incentives-12-staff-analysis-403", page=promoter)

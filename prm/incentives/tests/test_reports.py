@@ -38,6 +38,8 @@ from prm.incentives.storage import run_dir
 from prm.incentives.tests import factories
 from prm.incentives.tests.test_artefacts import write_artefacts
 
+RECORDS = "/incentives/settlement/runs/SR-2026-03-GZ/analysis/records/"
+
 pytestmark = pytest.mark.django_db
 
 SHANGHAI = ZoneInfo("Asia/Shanghai")
@@ -273,9 +275,7 @@ def test_analysis_page_shows_the_figures_and_charts(client, world):
 def test_a_reasons_records_by_htmx_with_explanations(client, world):
     client.force_login(world.users["gz_manager"])
 
-    response = client.get(
-        "/incentives/settlement/runs/SR-2026-03-GZ/analysis/records/?reason=in_arrears", HTTP_HX_REQUEST="true"
-    )
+    response = client.get(f"{RECORDS}?reason=in_arrears", HTTP_HX_REQUEST="true")
 
     assert response.status_code == 200
     assert [t.name for t in response.templates][0] == "incentives/reports/_records.html"
@@ -294,7 +294,7 @@ def test_records_page_without_htmx_is_a_full_page(client, world):
     client.force_login(world.users["gz_manager"])
     channel = world.channels["gz1"].pk
 
-    response = client.get(f"/incentives/settlement/runs/SR-2026-03-GZ/analysis/records/?channel={channel}")
+    response = client.get(f"{RECORDS}?channel={channel}")
 
     assert response.status_code == 200
     assert "incentives/reports/run_records.html" in [t.name for t in response.templates]
@@ -308,7 +308,7 @@ def test_records_page_without_htmx_is_a_full_page(client, world):
 def test_bad_record_filters_are_refused(client, world, _case, query):
     client.force_login(world.users["gz_manager"])
 
-    response = client.get(f"/incentives/settlement/runs/SR-2026-03-GZ/analysis/records/?{query}")
+    response = client.get(f"{RECORDS}?{query}")
 
     assert response.status_code == 400
     assert response.context["rows"] == []
@@ -319,7 +319,7 @@ def test_record_explanation_page(client, world):
     client.force_login(world.users["gz_manager"])
     record = world.records["b1"]
 
-    response = client.get(f"/incentives/settlement/runs/SR-2026-03-GZ/analysis/records/{record.pk}/")
+    response = client.get(f"{RECORDS}{record.pk}/")
 
     assert response.status_code == 200
     facts = response.context["record"]
@@ -339,7 +339,7 @@ def test_a_qualified_records_explanation(client, world):
     client.force_login(world.users["gz_manager"])
     record = world.records["a1"]
 
-    response = client.get(f"/incentives/settlement/runs/SR-2026-03-GZ/analysis/records/{record.pk}/")
+    response = client.get(f"{RECORDS}{record.pk}/")
 
     assert response.context["record"]["explanations"] == [
         {
@@ -355,8 +355,8 @@ def test_numbers_are_masked_for_staff_without_view_recommendation(client, world)
     client.force_login(world.users["gz_finance"])
     record = world.records["b1"]
 
-    page = client.get(f"/incentives/settlement/runs/SR-2026-03-GZ/analysis/records/{record.pk}/")
-    listing = client.get("/incentives/settlement/runs/SR-2026-03-GZ/analysis/records/?reason=in_arrears")
+    page = client.get(f"{RECORDS}{record.pk}/")
+    listing = client.get(f"{RECORDS}?reason=in_arrears")
 
     assert page.context["record"]["msisdn"] == "*******0004"
     assert "13900000004" not in page.content.decode()
@@ -381,9 +381,7 @@ def test_a_record_not_in_the_run_is_404(client, world):
     client.force_login(world.users["gz_manager"])
     other_city_record = world.records["c1"]
 
-    response = client.get(
-        f"/incentives/settlement/runs/SR-2026-03-GZ/analysis/records/{other_city_record.pk}/"
-    )
+    response = client.get(f"{RECORDS}{other_city_record.pk}/")
 
     assert response.status_code == 404
 
