@@ -44,6 +44,7 @@ from prm.accounts.services import (
 )
 from prm.core.exceptions import ApplicationError
 from prm.core.forms import form_add_application_error
+from prm.core.pages import query_without_page
 
 USER_PAGE_SIZE = 50
 ORG_PAGE_SIZE = 200
@@ -71,12 +72,6 @@ def _render_list(request: HttpRequest, template: str, partial: str, context: dic
     return render(request, template, context)
 
 
-def _query_without_page(request: HttpRequest) -> str:
-    params = request.GET.copy()
-    params.pop("page", None)
-    return params.urlencode()
-
-
 # --- Org units ----------------------------------------------------------------------
 
 
@@ -85,7 +80,7 @@ def org_list(request: HttpRequest) -> HttpResponse:
     form = OrgFilterForm(request.GET or None)
     orgs = selectors.org_unit_list_filtered(user=request.user, filters=form.filters())
     page = Paginator(orgs, ORG_PAGE_SIZE).get_page(request.GET.get("page"))
-    context = {"form": form, "page": page, "query": _query_without_page(request)}
+    context = {"form": form, "page": page, "query": query_without_page(request)}
     return _render_list(request, "console/org_list.html", "console/_org_table.html", context)
 
 
@@ -160,7 +155,7 @@ def user_list(request: HttpRequest) -> HttpResponse:
     context = {
         "form": form,
         "page": page,
-        "query": _query_without_page(request),
+        "query": query_without_page(request),
         "can_manage": request.user.has_perm("accounts.manage_user"),
     }
     return _render_list(request, "console/user_list.html", "console/_user_table.html", context)

@@ -17,9 +17,6 @@ from __future__ import annotations
 
 import json
 import os
-import threading
-import urllib.error
-import urllib.request
 import uuid
 from pathlib import Path
 from typing import Protocol
@@ -27,6 +24,8 @@ from typing import Protocol
 from django.conf import settings
 from django.core.exceptions import ImproperlyConfigured
 from django.utils import timezone
+
+from prm.core.outbound import OutboundError, json_line_append, json_post
 
 
 class SmsError(Exception):
@@ -45,30 +44,21 @@ class FileSmsGateway:
     """Appends each message as one JSON line to an append-only log file."""
 
     name = "file"
-    _lock = threading.Lock()
 
     def __init__(self, path: str | os.PathLike) -> None:
         self.path = Path(path)
 
     def send(self, *, number: str, text: str, reference: str) -> str:
         message_id = f"file-{uuid.uuid4().hex}"
-        line = json.dumps(
-            {
-                "id": message_id,
-                "at": timezone.now().isoformat(),
-                "mobile": number,
-                "text": text,
-                "reference": reference,
-            },
-            ensure_ascii=False,
-        )
+        record = {
+            "id": message_id,
+            "at": timezone.now().isoformat(),
+            "mobile": number,
+            "text": text,
+            "reference": reference,
+        }
         try:
-            self.path.parent.mkdir(parents=True, exist_ok=True)
-            # One write of one line in append mode, flushed to disk before we say "sent".
-            with self._lock, open(self.path, "a", encoding="utf-8") as log:
-                log.write(line + "\n")
-                log.flush()
-                os.fsync(log.fileno())
+            json_line_append(self.path, record)
         except OSError as exc:
             raise SmsError(f"cannot write the SMS log {self.path}: {exc}") from exc
         return message_id
@@ -87,25 +77,13 @@ class HttpSmsGateway:
     def send(self, *, number: str, text: str, reference: str) -> str:
         if not self.url.lower().startswith(("http://", "https://")):
             raise SmsError("PRM_SMS_HTTP_URL is not set to an http(s) URL.")
-        payload = json.dumps(
-            {"mobile": number, "text": text, "reference": reference}, ensure_ascii=False
-        ).encode("utf-8")
-        headers = {"Content-Type": "application/json; charset=utf-8", "Accept": "application/json"}
-        if self.token:
-            headers["Authorization"] = f"Bearer {self.token}"
-        request = urllib.request.Request(self.url, data=payload, headers=headers, method="POST")  # noqa: S310  (scheme checked above)
+        payload = {"mobile": number, "text": text, "reference": reference}
         try:
-            with urllib.request.urlopen(request, timeout=self.timeout) as response:  # noqa: S310
-                status = response.status
-                body = response.read(65536)
-        except urllib.error.HTTPError as exc:
-            detail = exc.read(500).decode("utf-8", "replace") if exc.fp else ""
-            raise SmsError(f"gateway answered HTTP {exc.code}: {detail}".strip()) from exc
-        except (urllib.error.URLError, TimeoutError, OSError) as exc:
-            reason = getattr(exc, "reason", exc)
-            raise SmsError(f"gateway not reachable: {reason}") from exc
-        if not 200 <= status < 300:
-            raise SmsError(f"gateway answered HTTP {status}")
+            body = json_post(url=self.url, payload=payload, token=self.token, timeout=self.timeout)
+        except OutboundError as exc:
+            if exc.status is None:
+                raise SmsError(f"gateway not reachable: {exc.detail}") from exc
+            raise SmsError(f"gateway answered HTTP {exc.status}: {exc.detail}".strip()) from exc
         try:
             message_id = json.loads(body.decode("utf-8"))["id"]
         except (ValueError, KeyError, TypeError) as exc:

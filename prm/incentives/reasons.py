@@ -23,21 +23,8 @@ from django.utils import timezone
 from django.utils.translation import gettext
 from django.utils.translation import gettext_lazy as _
 
-# In the contract's order (the order the engine joins them in ``reasons``).
-REASON_CODES: tuple[str, ...] = (
-    "unknown_product",
-    "unconfirmed",
-    "duplicate",
-    "prior_same_product",
-    "not_active_before",
-    "no_voice_in_window",
-    "product_changed_in_window",
-    "rebated_in_last_6_months",
-    "in_arrears",
-    "not_billed",
-    "discounted_price",
-    "upheld_complaint",
-)
+# The codes in the contract's order (the order the engine joins them in ``reasons``).
+from prm.incentives.engine import REASON_CODES  # noqa: F401  (re-exported for the pages)
 
 # The pseudo-reason of the records that earned their rebate (analysis totals).
 QUALIFIED = "qualified"

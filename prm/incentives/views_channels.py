@@ -7,13 +7,9 @@ renders. A channel outside the user's org subtree answers 404, a missing permiss
 
 from __future__ import annotations
 
-from functools import wraps
-
 from django.contrib import messages
-from django.contrib.auth.decorators import login_required
-from django.core.exceptions import PermissionDenied
 from django.core.paginator import Paginator
-from django.http import Http404, HttpRequest, HttpResponse
+from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.utils import timezone
@@ -23,6 +19,7 @@ from django.views.decorators.http import require_http_methods, require_POST
 from prm.core.exceptions import ApplicationError, Forbidden, NotFound
 from prm.core.forms import form_add_application_error
 from prm.core.imports import FORMATS, import_spec_get
+from prm.core.pages import is_htmx_partial, page, query_without_page
 from prm.incentives import selectors_channels as selectors
 from prm.incentives.forms_channels import (
     ChannelFilterForm,
@@ -43,39 +40,6 @@ VIEW = "incentives.view_channel"
 ADD = services.ADD_PERMISSION
 CHANGE = services.CHANGE_PERMISSION
 VIEW_TARGETS = "incentives.view_developmenttarget"
-
-
-def page(permission: str | None = None):
-    """Signed in and holding ``permission``; the "not found" and "forbidden" refusals of
-    selectors and services become 404 and 403."""
-
-    def decorator(view):
-        @wraps(view)
-        @login_required
-        def wrapped(request, *args, **kwargs):
-            if permission is not None and not request.user.has_perm(permission):
-                raise PermissionDenied
-            try:
-                return view(request, *args, **kwargs)
-            except NotFound as exc:
-                raise Http404 from exc
-            except Forbidden as exc:
-                raise PermissionDenied from exc
-
-        return wrapped
-
-    return decorator
-
-
-def is_htmx_partial(request: HttpRequest) -> bool:
-    htmx = getattr(request, "htmx", None)
-    return bool(htmx) and not htmx.boosted
-
-
-def query_without_page(request: HttpRequest) -> str:
-    params = request.GET.copy()
-    params.pop("page", None)
-    return params.urlencode()
 
 
 def import_kinds_for(user, *kinds: str) -> list:

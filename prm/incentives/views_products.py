@@ -20,18 +20,13 @@ from django.views.decorators.http import require_http_methods, require_POST
 from prm.core.exceptions import ApplicationError, Forbidden, NotFound
 from prm.core.forms import form_add_application_error
 from prm.core.imports import FORMATS
+from prm.core.pages import is_htmx_partial, page, query_without_page
 from prm.incentives import selectors_products as selectors
 from prm.incentives.forms_products import ProductFilterForm, ProductForm, RebateVersionForm
 from prm.incentives.imports_channels import PRODUCT_IMPORT_KIND
 from prm.incentives.models import RebateVersion
 from prm.incentives.services import products as services
-from prm.incentives.views_channels import (
-    PAGE_SIZE,
-    import_kinds_for,
-    is_htmx_partial,
-    page,
-    query_without_page,
-)
+from prm.incentives.views_channels import PAGE_SIZE, import_kinds_for
 
 VIEW = "incentives.view_product"
 CHANGE = services.CHANGE_PERMISSION

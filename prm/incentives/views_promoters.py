@@ -8,13 +8,9 @@ renders. A promoter outside the user's scope answers 404.
 
 from __future__ import annotations
 
-from functools import wraps
-
 from django.contrib import messages
-from django.contrib.auth.decorators import login_required
-from django.core.exceptions import PermissionDenied
 from django.core.paginator import Paginator
-from django.http import Http404, HttpRequest, HttpResponse
+from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.utils.translation import gettext as _
 from django.views.decorators.cache import never_cache
@@ -23,6 +19,7 @@ from django.views.decorators.http import require_GET, require_http_methods, requ
 from prm.core.exceptions import ApplicationError, Forbidden, NotFound
 from prm.core.forms import form_add_application_error
 from prm.core.middleware import client_ip
+from prm.core.pages import is_htmx_partial, page, query_without_page
 from prm.core.workflow import workflow_document_context
 from prm.incentives import selectors_promoters as selectors
 from prm.incentives.adapters.callcentre import seats_source_configured
@@ -52,38 +49,6 @@ ADD = "incentives.add_promoter"
 CHANGE = "incentives.change_promoter"
 SYNC = "incentives.sync_seats"
 MAX_UPLOAD_BYTES = 20 * 1024 * 1024
-
-
-def page(permission: str | None = None):
-    """Signed in, holding ``permission``; the selectors' and services' "not found" and
-    "forbidden" become 404 and 403."""
-
-    def decorator(view):
-        @wraps(view)
-        @login_required
-        def wrapped(request, *args, **kwargs):
-            if permission is not None and not request.user.has_perm(permission):
-                raise PermissionDenied
-            try:
-                return view(request, *args, **kwargs)
-            except NotFound as exc:
-                raise Http404 from exc
-            except Forbidden as exc:
-                raise PermissionDenied from exc
-
-        return wrapped
-
-    return decorator
-
-
-def _query_without_page(request: HttpRequest) -> str:
-    params = request.GET.copy()
-    params.pop("page", None)
-    return params.urlencode()
-
-
-def _is_htmx_partial(request: HttpRequest) -> bool:
-    return bool(getattr(request, "htmx", False)) and not request.htmx.boosted
 
 
 def _change_text(value) -> str:
@@ -223,12 +188,12 @@ def promoter_list(request: HttpRequest) -> HttpResponse:
     context = {
         "form": form,
         "page": Paginator(promoters, PAGE_SIZE).get_page(request.GET.get("page")),
-        "query": _query_without_page(request),
+        "query": query_without_page(request),
         "can_register": request.user.has_perm(ADD),
     }
     template = (
         "incentives/promoters/_table.html"
-        if _is_htmx_partial(request)
+        if is_htmx_partial(request)
         else "incentives/promoters/list.html"
     )
     return render(request, template, context)
@@ -366,7 +331,7 @@ def seat_sync_list(request: HttpRequest) -> HttpResponse:
     context = {
         "form": form,
         "page": Paginator(syncs, PAGE_SIZE).get_page(request.GET.get("page")),
-        "query": _query_without_page(request),
+        "query": query_without_page(request),
         "source_configured": bool(seats_source_configured()),
     }
     return render(request, "incentives/promoters/seats.html", context)

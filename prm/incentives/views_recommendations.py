@@ -19,6 +19,7 @@ from django.utils.translation import gettext as _
 
 from prm.core.exceptions import ApplicationError, NotFound
 from prm.core.forms import form_add_application_error
+from prm.core.pages import query_without_page
 from prm.incentives.forms_recommendations import (
     MyRecommendationFilterForm,
     RecommendationFilterForm,
@@ -49,12 +50,6 @@ def _render_list(request: HttpRequest, template: str, partial: str, context: dic
     if getattr(request, "htmx", False) and not request.htmx.boosted:
         return render(request, partial, context)
     return render(request, template, context)
-
-
-def _query_without_page(request: HttpRequest) -> str:
-    params = request.GET.copy()
-    params.pop("page", None)
-    return params.urlencode()
 
 
 @login_required
@@ -101,7 +96,7 @@ def recommendation_mine(request: HttpRequest) -> HttpResponse:
     form = MyRecommendationFilterForm(request.GET or None)
     recommendations = recommendations_own(user=request.user, filters=form.filters())
     page = Paginator(recommendations, PAGE_SIZE).get_page(request.GET.get("page"))
-    context = {"form": form, "page": page, "query": _query_without_page(request)}
+    context = {"form": form, "page": page, "query": query_without_page(request)}
     return _render_list(
         request,
         "incentives/recommendations/mine.html",
@@ -128,7 +123,7 @@ def recommendation_list(request: HttpRequest) -> HttpResponse:
     )
     recommendations = recommendations_filtered(user=request.user, filters=form.filters())
     page = Paginator(recommendations, PAGE_SIZE).get_page(request.GET.get("page"))
-    context = {"form": form, "page": page, "query": _query_without_page(request)}
+    context = {"form": form, "page": page, "query": query_without_page(request)}
     return _render_list(
         request,
         "incentives/recommendations/list.html",

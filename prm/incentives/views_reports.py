@@ -21,6 +21,7 @@ from django.utils.translation import gettext as _
 
 from prm.core.exceptions import ApplicationError, NotFound
 from prm.core.imports import CONTENT_TYPES, FORMATS, table_write
+from prm.core.pages import is_htmx_partial
 from prm.incentives import artefacts
 from prm.incentives.forms_reports import (
     GROUP_LABELS,
@@ -76,11 +77,6 @@ def _own_statement(request: HttpRequest, number: str):
         return my_statement_get(user=request.user, number=number)
     except NotFound as error:
         raise Http404 from error
-
-
-def _is_htmx_partial(request: HttpRequest) -> bool:
-    htmx = getattr(request, "htmx", None)
-    return bool(htmx) and not htmx.boosted
 
 
 def _url_or_empty(name: str, **kwargs) -> str:
@@ -208,7 +204,7 @@ def run_records(request: HttpRequest, number: str) -> HttpResponse:
         status = 409
     template = (
         "incentives/reports/_records.html"
-        if _is_htmx_partial(request)
+        if is_htmx_partial(request)
         else "incentives/reports/run_records.html"
     )
     return render(request, template, context, status=status)

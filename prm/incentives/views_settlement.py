@@ -8,13 +8,9 @@ outside the user's subtree answers 404; a page the user has no permission for, 4
 
 from __future__ import annotations
 
-from functools import wraps
-
 from django.contrib import messages
-from django.contrib.auth.decorators import login_required
-from django.core.exceptions import PermissionDenied
 from django.core.paginator import Paginator
-from django.http import Http404, HttpRequest, HttpResponse
+from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.urls import NoReverseMatch, reverse
 from django.utils.translation import gettext as _
@@ -23,6 +19,7 @@ from django.views.decorators.http import require_http_methods, require_POST
 
 from prm.core.exceptions import ApplicationError, Forbidden, NotFound
 from prm.core.forms import form_add_application_error
+from prm.core.pages import page, query_without_page
 from prm.core.workflow import workflow_document_context
 from prm.incentives import selectors_settlement as selectors
 from prm.incentives.constants import SETTLEMENT_WORKFLOW
@@ -44,39 +41,11 @@ PAYOUT = selectors.PAYOUT_PERMISSION
 ADJUST = selectors.ADJUST_PERMISSION
 
 
-def page(permission: str):
-    """Signed in and holding ``permission``; "not found" and "forbidden" refusals of the
-    selectors and services become 404 and 403."""
-
-    def decorator(view):
-        @wraps(view)
-        @login_required
-        def wrapped(request, *args, **kwargs):
-            if not request.user.has_perm(permission):
-                raise PermissionDenied
-            try:
-                return view(request, *args, **kwargs)
-            except NotFound as exc:
-                raise Http404 from exc
-            except Forbidden as exc:
-                raise PermissionDenied from exc
-
-        return wrapped
-
-    return decorator
-
-
 def _render_list(request: HttpRequest, template: str, partial: str, context: dict) -> HttpResponse:
     """The full page, or only the results for an htmx filter request."""
     if getattr(request, "htmx", False) and not request.htmx.boosted:
         return render(request, partial, context)
     return render(request, template, context)
-
-
-def _query_without_page(request: HttpRequest) -> str:
-    params = request.GET.copy()
-    params.pop("page", None)
-    return params.urlencode()
 
 
 def _refusal(request: HttpRequest, exc: ApplicationError) -> None:
@@ -136,7 +105,7 @@ def run_list(request: HttpRequest) -> HttpResponse:
     context = {
         "form": form,
         "page": Paginator(runs, PAGE_SIZE).get_page(request.GET.get("page")),
-        "query": _query_without_page(request),
+        "query": query_without_page(request),
         "can_start": request.user.has_perm(START),
     }
     return _render_list(
@@ -182,7 +151,7 @@ def run_detail(request: HttpRequest, number: str) -> HttpResponse:
         **selectors.run_actions(run=run, user=request.user),
         **workflow,
         "page": Paginator(statements, PAGE_SIZE).get_page(request.GET.get("page")),
-        "query": _query_without_page(request),
+        "query": query_without_page(request),
         "app_summary": (run.summary or {}).get("app") or {},
         "reason_counts": [
             {
@@ -263,7 +232,7 @@ def adjustment_list(request: HttpRequest) -> HttpResponse:
     context = {
         "form": form,
         "page": Paginator(adjustments, PAGE_SIZE).get_page(request.GET.get("page")),
-        "query": _query_without_page(request),
+        "query": query_without_page(request),
         "can_create": request.user.has_perm(ADJUST),
     }
     return _render_list(

@@ -8,10 +8,8 @@ renders. Objects outside the user's scope answer 404; lists filter on ``?partner
 from __future__ import annotations
 
 from datetime import datetime
-from functools import wraps
 
 from django.contrib import messages
-from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied
 from django.core.paginator import Paginator
 from django.http import Http404, HttpRequest, HttpResponse
@@ -23,6 +21,7 @@ from django.views.decorators.http import require_http_methods, require_POST
 from prm.core.attachments import attachment_panel
 from prm.core.exceptions import ApplicationError, Forbidden, NotFound
 from prm.core.forms import form_add_application_error
+from prm.core.pages import page, query_without_page
 from prm.core.workflow import workflow_document_context
 from prm.partners import selectors_agreements as selectors
 from prm.partners.constants import AGREEMENT_WORKFLOW, EXIT_WORKFLOW
@@ -52,39 +51,11 @@ PAGE_SIZE = 50
 MANAGE = "partners.manage_partner"
 
 
-def page(permission: str | None = None):
-    """Signed in, holding ``permission``; "not found" and "forbidden" refusals of the
-    selectors and services become 404 and 403."""
-
-    def decorator(view):
-        @wraps(view)
-        @login_required
-        def wrapped(request, *args, **kwargs):
-            if permission is not None and not request.user.has_perm(permission):
-                raise PermissionDenied
-            try:
-                return view(request, *args, **kwargs)
-            except NotFound as exc:
-                raise Http404 from exc
-            except Forbidden as exc:
-                raise PermissionDenied from exc
-
-        return wrapped
-
-    return decorator
-
-
 def _render_list(request: HttpRequest, template: str, partial: str, context: dict) -> HttpResponse:
     """The full page, or only the results table for an htmx filter request."""
     if getattr(request, "htmx", False) and not request.htmx.boosted:
         return render(request, partial, context)
     return render(request, template, context)
-
-
-def _query_without_page(request: HttpRequest) -> str:
-    params = request.GET.copy()
-    params.pop("page", None)
-    return params.urlencode()
 
 
 def _partner_param(request: HttpRequest):
@@ -117,7 +88,7 @@ def agreement_list(request: HttpRequest) -> HttpResponse:
         "form": form,
         "partner": partner,
         "page": Paginator(agreements, PAGE_SIZE).get_page(request.GET.get("page")),
-        "query": _query_without_page(request),
+        "query": query_without_page(request),
         "can_create": request.user.has_perm(MANAGE) and _is_staff(request.user),
     }
     return _render_list(
@@ -279,7 +250,7 @@ def code_list(request: HttpRequest) -> HttpResponse:
         "form": form,
         "partner": partner,
         "page": Paginator(codes, PAGE_SIZE).get_page(request.GET.get("page")),
-        "query": _query_without_page(request),
+        "query": query_without_page(request),
         "can_manage": can_manage,
         "held": selectors.business_code_counts(partner=partner) if partner else None,
         "limit": partner_business_code_limit(partner) if partner else None,
@@ -352,7 +323,7 @@ def exit_list(request: HttpRequest) -> HttpResponse:
         "form": form,
         "partner": partner,
         "page": Paginator(cases, PAGE_SIZE).get_page(request.GET.get("page")),
-        "query": _query_without_page(request),
+        "query": query_without_page(request),
         "can_start": request.user.has_perm(MANAGE) and _is_staff(request.user),
         "can_apply": request.user.has_perm("partners.add_exitcase")
         and request.user.is_partner_user,
@@ -472,7 +443,7 @@ def blacklist(request: HttpRequest) -> HttpResponse:
         "form": form,
         "page": page_obj,
         "q": query,
-        "query": _query_without_page(request),
+        "query": query_without_page(request),
         "can_manage": can_manage,
         "removable": removable,
         "remove_form": ReasonForm(),

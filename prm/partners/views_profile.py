@@ -25,6 +25,7 @@ from django.utils.translation import gettext_lazy as _lazy
 from prm.core.exceptions import ApplicationError, NotFound
 from prm.core.forms import form_add_application_error
 from prm.core.imports import CONTENT_TYPES, FORMATS, table_write
+from prm.core.pages import is_htmx_partial, query_without_page
 from prm.core.workflow import workflow_document_context, workflow_holds_task
 from prm.partners import selectors_profile as selectors
 from prm.partners.constants import CHANGE_REQUEST_WORKFLOW
@@ -41,17 +42,6 @@ from prm.partners.services import profile as services
 
 PAGE_SIZE = 50
 CHANGE_REQUEST_PAGE_SIZE = 50
-
-
-def _is_htmx_partial(request: HttpRequest) -> bool:
-    htmx = getattr(request, "htmx", None)
-    return bool(htmx) and not htmx.boosted
-
-
-def _query_without_page(request: HttpRequest) -> str:
-    params = request.GET.copy()
-    params.pop("page", None)
-    return params.urlencode()
 
 
 def _require(request: HttpRequest, permission: str) -> None:
@@ -118,8 +108,8 @@ def partner_list(request: HttpRequest) -> HttpResponse:
     form = _filter_form(request)
     partners = selectors.partner_list_filtered(user=request.user, filters=form.filters())
     page = Paginator(partners, PAGE_SIZE).get_page(request.GET.get("page"))
-    context = {"form": form, "page": page, "query": _query_without_page(request)}
-    if _is_htmx_partial(request):
+    context = {"form": form, "page": page, "query": query_without_page(request)}
+    if is_htmx_partial(request):
         return render(request, "partners/profile/_partner_table.html", context)
     return render(request, "partners/profile/partner_list.html", context)
 
@@ -320,10 +310,10 @@ def change_request_list(request: HttpRequest) -> HttpResponse:
     context = {
         "form": form,
         "page": page,
-        "query": _query_without_page(request),
+        "query": query_without_page(request),
         "can_create": can_create,
     }
-    if _is_htmx_partial(request):
+    if is_htmx_partial(request):
         return render(request, "partners/profile/_change_request_table.html", context)
     return render(request, "partners/profile/change_request_list.html", context)
 

@@ -25,6 +25,7 @@ from prm.accounts.selectors import org_unit_list
 from prm.core.attachments import attachment_panel
 from prm.core.exceptions import ApplicationError, NotFound
 from prm.core.forms import form_add_application_error
+from prm.core.pages import query_without_page
 from prm.partners.models import Partner
 from prm.partners.selectors import partner_categories
 from prm.portal.forms_announcements import (
@@ -129,12 +130,6 @@ def _act(request: HttpRequest, service: Callable, **kwargs):
         return None
 
 
-def _query_without_page(request: HttpRequest) -> str:
-    params = request.GET.copy()
-    params.pop("page", None)
-    return params.urlencode()
-
-
 def _render_list(request: HttpRequest, template: str, partial: str, context: dict) -> HttpResponse:
     """The full page, or only the results for an htmx filter request."""
     if getattr(request, "htmx", False) and not request.htmx.boosted:
@@ -210,7 +205,7 @@ def announcement_list(request: HttpRequest) -> HttpResponse:
     context = {
         "form": form,
         "page": page,
-        "query": _query_without_page(request),
+        "query": query_without_page(request),
         "is_partner": is_partner,
         "unread_announcements": unread,
         "can_create": not is_partner and user.has_perm(PUBLISH_ANNOUNCEMENT),
@@ -407,7 +402,7 @@ def notice_list(request: HttpRequest) -> HttpResponse:
     context = {
         "form": form,
         "page": page,
-        "query": _query_without_page(request),
+        "query": query_without_page(request),
         "is_partner": request.user.is_partner_user,
         "can_create": not request.user.is_partner_user
         and request.user.has_perm(PUBLISH_ANNOUNCEMENT),
@@ -478,7 +473,7 @@ def knowledge_list(request: HttpRequest) -> HttpResponse:
     context = {
         "form": form,
         "page": page,
-        "query": _query_without_page(request),
+        "query": query_without_page(request),
         "search_query": params.urlencode(),
         "tab": tab,
         "tabs": tabs,

@@ -20,6 +20,7 @@ from django.views.decorators.http import require_POST
 from prm.core.attachments import attachment_panel
 from prm.core.exceptions import ApplicationError, NotFound
 from prm.core.forms import form_add_application_error
+from prm.core.pages import query_without_page
 from prm.portal.forms_cases import (
     BreachCaseForm,
     BreachDecisionForm,
@@ -67,12 +68,6 @@ def _render_list(request: HttpRequest, template: str, partial: str, context: dic
     return render(request, template, context)
 
 
-def _query_without_page(request: HttpRequest) -> str:
-    params = request.GET.copy()
-    params.pop("page", None)
-    return params.urlencode()
-
-
 def _is_case_manager(user) -> bool:
     return not user.is_partner_user and user.has_perm("portal.manage_breachcase")
 
@@ -103,7 +98,7 @@ def case_list(request: HttpRequest) -> HttpResponse:
     context = {
         "form": form,
         "page": page,
-        "query": _query_without_page(request),
+        "query": query_without_page(request),
         "can_open": _is_case_manager(request.user),
         "is_partner": request.user.is_partner_user,
         "awaiting_decision": bool(filters.get("awaiting_decision")),
@@ -273,7 +268,7 @@ def inquiry_list(request: HttpRequest) -> HttpResponse:
     context = {
         "form": form,
         "page": page,
-        "query": _query_without_page(request),
+        "query": query_without_page(request),
         "can_create": _is_inquirer(request.user),
         "is_partner": request.user.is_partner_user,
         "overdue_count": inquiry_overdue_count(user=request.user),

@@ -25,15 +25,14 @@ from __future__ import annotations
 
 import json
 import os
-import threading
-import urllib.error
-import urllib.request
 from pathlib import Path
 from typing import Protocol
 
 from django.conf import settings
 from django.core.exceptions import ImproperlyConfigured
 from django.utils import timezone
+
+from prm.core.outbound import OutboundError, json_line_append, json_post
 
 
 class BillingError(Exception):
@@ -53,30 +52,21 @@ class FileBillingGateway:
     """Appends each order as one JSON line to a spool file that billing collects."""
 
     name = "file"
-    _lock = threading.Lock()
 
     def __init__(self, path: str | os.PathLike) -> None:
         self.path = Path(path)
 
     def order_open(self, *, msisdn: str, product_code: str, reference: str) -> str:
         order_id = f"F-{reference}"
-        line = json.dumps(
-            {
-                "order_id": order_id,
-                "reference": reference,
-                "msisdn": msisdn,
-                "product_code": product_code,
-                "at": timezone.now().isoformat(),
-            },
-            ensure_ascii=False,
-        )
+        record = {
+            "order_id": order_id,
+            "reference": reference,
+            "msisdn": msisdn,
+            "product_code": product_code,
+            "at": timezone.now().isoformat(),
+        }
         try:
-            self.path.parent.mkdir(parents=True, exist_ok=True)
-            # One write of one line in append mode, on disk before we say "ordered".
-            with self._lock, open(self.path, "a", encoding="utf-8") as spool:
-                spool.write(line + "\n")
-                spool.flush()
-                os.fsync(spool.fileno())
+            json_line_append(self.path, record)
         except OSError as exc:
             raise BillingError(f"cannot write the billing spool {self.path}: {exc}") from exc
         return order_id
@@ -95,28 +85,15 @@ class HttpBillingGateway:
     def order_open(self, *, msisdn: str, product_code: str, reference: str) -> str:
         if not self.url.lower().startswith(("http://", "https://")):
             raise BillingError("PRM_BILLING_HTTP_URL is not set to an http(s) URL.")
-        payload = json.dumps(
-            {"msisdn": msisdn, "product_code": product_code, "reference": reference},
-            ensure_ascii=False,
-        ).encode("utf-8")
-        headers = {"Content-Type": "application/json; charset=utf-8", "Accept": "application/json"}
-        if self.token:
-            headers["Authorization"] = f"Bearer {self.token}"
-        request = urllib.request.Request(self.url, data=payload, headers=headers, method="POST")  # noqa: S310  (scheme checked above)
+        payload = {"msisdn": msisdn, "product_code": product_code, "reference": reference}
         try:
-            with urllib.request.urlopen(request, timeout=self.timeout) as response:  # noqa: S310
-                status = response.status
-                body = response.read(65536)
-        except urllib.error.HTTPError as exc:
-            detail = exc.read(500).decode("utf-8", "replace") if exc.fp else ""
+            body = json_post(url=self.url, payload=payload, token=self.token, timeout=self.timeout)
+        except OutboundError as exc:
+            if exc.status is None:
+                raise BillingError(f"billing not reachable: {exc.detail}") from exc
             raise BillingError(
-                _answer_message(detail) or f"billing answered HTTP {exc.code}"
+                _answer_message(exc.detail) or f"billing answered HTTP {exc.status}"
             ) from exc
-        except (urllib.error.URLError, TimeoutError, OSError) as exc:
-            reason = getattr(exc, "reason", exc)
-            raise BillingError(f"billing not reachable: {reason}") from exc
-        if not 200 <= status < 300:
-            raise BillingError(f"billing answered HTTP {status}")
         try:
             answer = json.loads(body.decode("utf-8"))
         except ValueError as exc:
