@@ -145,9 +145,9 @@ def test_menu_entries(client, world):
 def _api_endpoints(world):
     record = world.records["b1"].pk
     return [
-        f"/api/v1/incentives/settlement/runs/{GZ}/analysis",
-        f"/api/v1/incentives/settlement/runs/{GZ}/verdicts",
-        f"/api/v1/incentives/settlement/runs/{GZ}/verdicts/{record}",
+        f"/api/v1/incentives/runs/{GZ}/analysis",
+        f"/api/v1/incentives/runs/{GZ}/verdicts",
+        f"/api/v1/incentives/runs/{GZ}/verdicts/{record}",
         "/api/v1/incentives/reports/volume",
         "/api/v1/incentives/reports/payouts",
         "/api/v1/incentives/reports/failure-reasons",
@@ -182,7 +182,7 @@ def test_api_token_needs_the_read_scope(client, world):
     user = world.users["gz_manager"]
     _token, narrow = api_token_create(actor=user, user=user, label="bi", scopes=["partners.read"])
     _token, wide = api_token_create(actor=user, user=user, label="bi", scopes=["incentives.read"])
-    url = f"/api/v1/incentives/settlement/runs/{GZ}/analysis"
+    url = f"/api/v1/incentives/runs/{GZ}/analysis"
 
     refused = client.get(url, HTTP_AUTHORIZATION=f"Bearer {narrow}")
     allowed = client.get(url, HTTP_AUTHORIZATION=f"Bearer {wide}")
@@ -194,7 +194,7 @@ def test_api_token_needs_the_read_scope(client, world):
 def test_api_analysis(client, world):
     client.force_login(world.users["province"])
 
-    body = client.get(f"/api/v1/incentives/settlement/runs/{GZ}/analysis").json()
+    body = client.get(f"/api/v1/incentives/runs/{GZ}/analysis").json()
 
     assert (body["records"], body["qualified"], body["failed"]) == (4, 2, 2)
     assert (body["amount"], body["clawback_amount"]) == ("6.00", "-4.00")
@@ -209,7 +209,7 @@ def test_api_analysis(client, world):
 
 def test_api_verdict_pages_and_detail(client, world):
     client.force_login(world.users["gz_manager"])
-    base = f"/api/v1/incentives/settlement/runs/{GZ}/verdicts"
+    base = f"/api/v1/incentives/runs/{GZ}/verdicts"
 
     everything = client.get(base).json()
     arrears = client.get(f"{base}?reason=in_arrears").json()
@@ -240,7 +240,7 @@ def test_api_verdict_pages_and_detail(client, world):
 def test_api_masks_numbers_without_view_recommendation(client, world):
     client.force_login(world.users["gz_finance"])
 
-    body = client.get(f"/api/v1/incentives/settlement/runs/{GZ}/verdicts?reason=in_arrears").json()
+    body = client.get(f"/api/v1/incentives/runs/{GZ}/verdicts?reason=in_arrears").json()
 
     assert body["items"][0]["msisdn"] == "*******0004"
 

@@ -62,6 +62,12 @@ def tmf_schema():
 # The lazy schema's own settings decide how operations are generated.
 api_v1 = schemathesis.from_pytest_fixture(
     "api_v1_schema", data_generation_methods=GENERATION, generation_config=CONFIG
+).exclude(
+    # A multipart list of files: schemathesis 3 hands werkzeug a bare value for it and
+    # crashes building the request, before anything reaches the server. The upload has
+    # its own tests (prm/incentives/tests/test_billing_import_access.py).
+    method="POST",
+    path="/api/v1/incentives/billing/imports",
 )
 tmf = schemathesis.from_pytest_fixture(
     "tmf_schema", data_generation_methods=GENERATION, generation_config=CONFIG
@@ -72,7 +78,9 @@ tmf = schemathesis.from_pytest_fixture(
 def auth_headers(orgs, make_user) -> dict[str, str]:
     """A broad user, and some data for the operations to find."""
     user = make_user(
-        org=orgs.province, roles=("partner_manager", "system_admin"), username="fuzzer"
+        org=orgs.province,
+        roles=("partner_manager", "system_admin", "channel_manager"),
+        username="fuzzer",
     )
     factories.partner(managing_org=orgs.city_a)
     factories.partner(managing_org=orgs.city_b, status="submitted")
