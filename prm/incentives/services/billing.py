@@ -751,7 +751,7 @@ def _commit(job: BillingImport, prepared: _Prepared, report) -> BillingImport:
     try:
         with transaction.atomic():
             month_row, _created = BillingMonth.objects.get_or_create(month=job.month)
-            month_row = BillingMonth.objects.select_for_update().get(pk=month_row.pk)
+            month_row = BillingMonth.objects.select_for_update(of=("self",)).get(pk=month_row.pk)
             if month_row.is_locked:
                 raise _locked_error(month_row)
             old_revision, old_files = month_row.revision, dict(month_row.files or {})
@@ -803,7 +803,9 @@ def _commit(job: BillingImport, prepared: _Prepared, report) -> BillingImport:
 
 
 def _finish(job_id: int, status: str, **fields) -> BillingImport:
-    job = BillingImport.objects.select_for_update().select_related("actor").get(pk=job_id)
+    job = (
+        BillingImport.objects.select_for_update(of=("self",)).select_related("actor").get(pk=job_id)
+    )
     old = job.transition_to(status)
     for name, value in fields.items():
         setattr(job, name, value)
@@ -840,7 +842,11 @@ def billing_import_execute(
     """Run a queued import (see the module doc); ``report(percent, stage)`` follows the
     progress (the CLI's display). A job that is not queued is left as it is."""
     with transaction.atomic():
-        job = BillingImport.objects.select_for_update().select_related("actor").get(pk=import_id)
+        job = (
+            BillingImport.objects.select_for_update(of=("self",))
+            .select_related("actor")
+            .get(pk=import_id)
+        )
         if job.status != BillingImport.Status.QUEUED:
             return job
         job.transition_to(BillingImport.Status.RUNNING)

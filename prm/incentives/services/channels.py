@@ -298,7 +298,11 @@ def channel_create(
 
 def _locked_channel(actor, channel: Channel) -> Channel:
     _require_channel_visible(actor, channel)
-    return Channel.objects.select_for_update().select_related("org", "partner").get(pk=channel.pk)
+    return (
+        Channel.objects.select_for_update(of=("self",))
+        .select_related("org", "partner")
+        .get(pk=channel.pk)
+    )
 
 
 @transaction.atomic
@@ -351,7 +355,9 @@ def channel_deactivate(*, actor, channel: Channel) -> Channel:
     if count:
         raise _active_promoters_refusal(count, what="channel")
     outlets = list(
-        Outlet.objects.select_for_update().filter(channel=channel, is_active=True).order_by("code")
+        Outlet.objects.select_for_update(of=("self",))
+        .filter(channel=channel, is_active=True)
+        .order_by("code")
     )
     channel.is_active = False
     channel.save(update_fields=["is_active", "updated_at"])
@@ -438,7 +444,11 @@ def outlet_create(*, actor, channel: Channel, code: str, name: str, address: str
 
 def _locked_outlet(actor, outlet: Outlet) -> Outlet:
     _require_channel_visible(actor, outlet.channel)
-    return Outlet.objects.select_for_update().select_related("channel__org").get(pk=outlet.pk)
+    return (
+        Outlet.objects.select_for_update(of=("self",))
+        .select_related("channel__org")
+        .get(pk=outlet.pk)
+    )
 
 
 @transaction.atomic
@@ -532,7 +542,7 @@ def target_set(
     number = _clean_count(target, field="target", maximum=MAX_TARGET)
     month = month.replace(day=1)
     existing = (
-        DevelopmentTarget.objects.select_for_update()
+        DevelopmentTarget.objects.select_for_update(of=("self",))
         .filter(month=month, channel=channel, product=product)
         .first()
     )

@@ -107,7 +107,11 @@ def payout_file_build(*, run: SettlementRun, actor, fmt: str) -> ExportFile:
     if fmt not in FORMATS:
         raise NotFound()
     with transaction.atomic():
-        run = SettlementRun.objects.select_for_update().select_related("org").get(pk=run.pk)
+        run = (
+            SettlementRun.objects.select_for_update(of=("self",))
+            .select_related("org")
+            .get(pk=run.pk)
+        )
         if run.status != SettlementRun.Status.APPROVED:
             raise ApplicationError(
                 "run_not_approved",

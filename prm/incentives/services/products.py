@@ -169,7 +169,7 @@ def product_update(*, actor, product: Product, **fields: Any) -> Product:
     """Change a product's info (any of ``PRODUCT_FIELDS``). The rebate is not a product
     field: it changes by a new version."""
     require_permission(actor, CHANGE_PERMISSION)
-    product = Product.objects.select_for_update().get(pk=product.pk)
+    product = Product.objects.select_for_update(of=("self",)).get(pk=product.pk)
     values = product_values_clean(fields)
     changes = field_changes(product, values)
     if not changes:
@@ -245,7 +245,7 @@ def rebate_version_add(
     version ends the day before."""
     require_permission(actor, CHANGE_PERMISSION)
     # The product row serialises concurrent version changes of one product.
-    product = Product.objects.select_for_update().get(pk=product.pk)
+    product = Product.objects.select_for_update(of=("self",)).get(pk=product.pk)
     amount = money_clean(rebate, field="rebate")
     note = str(note or "").strip()
     if len(note) > 300:
@@ -253,7 +253,7 @@ def rebate_version_add(
     if not isinstance(effective_from, date):
         raise refuse("required", _("This value is required."), field="effective_from")
     latest = (
-        RebateVersion.objects.select_for_update()
+        RebateVersion.objects.select_for_update(of=("self",))
         .filter(product=product)
         .order_by("-effective_from")
         .first()
@@ -285,8 +285,12 @@ def rebate_version_add(
 
 
 def _locked_version(version: RebateVersion) -> tuple[Product, RebateVersion]:
-    product = Product.objects.select_for_update().get(pk=version.product_id)
-    version = RebateVersion.objects.select_for_update().select_related("product").get(pk=version.pk)
+    product = Product.objects.select_for_update(of=("self",)).get(pk=version.product_id)
+    version = (
+        RebateVersion.objects.select_for_update(of=("self",))
+        .select_related("product")
+        .get(pk=version.pk)
+    )
     return product, version
 
 
@@ -353,7 +357,7 @@ def rebate_version_delete(*, actor, version: RebateVersion) -> None:
             status=409,
         )
     previous = (
-        RebateVersion.objects.select_for_update()
+        RebateVersion.objects.select_for_update(of=("self",))
         .filter(product=product, effective_from__lt=version.effective_from)
         .order_by("-effective_from")
         .first()

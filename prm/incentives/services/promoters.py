@@ -403,7 +403,9 @@ def promoter_register(
 
 
 def _locked(promoter_id) -> Promoter:
-    return Promoter.objects.select_for_update().select_related("org").get(pk=promoter_id)
+    return (
+        Promoter.objects.select_for_update(of=("self",)).select_related("org").get(pk=promoter_id)
+    )
 
 
 def promoter_work_id_next(*, city: OrgUnit) -> str:
@@ -413,7 +415,9 @@ def promoter_work_id_next(*, city: OrgUnit) -> str:
     The city's row is locked first, so two approvals in the same city take turns even
     for the city's very first number; numbers whose username is taken by another
     account are skipped."""
-    OrgUnit.objects.select_for_update().filter(pk=city.pk).values_list("pk", flat=True).first()
+    OrgUnit.objects.select_for_update(of=("self",)).filter(pk=city.pk).values_list(
+        "pk", flat=True
+    ).first()
     head = f"{city.code}-"
     if len(head) + WORK_ID_DIGITS > WORK_ID_MAX_LENGTH:
         raise _refuse(

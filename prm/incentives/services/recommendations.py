@@ -155,9 +155,9 @@ def recommendation_record(
     with transaction.atomic():
         # The promoter and product rows are locked so that two recordings of the same
         # number and product cannot both pass the duplicate check.
-        promoter = Promoter.objects.select_for_update().get(pk=promoter.pk)
+        promoter = Promoter.objects.select_for_update(of=("self",)).get(pk=promoter.pk)
         _check_active(promoter)
-        product = Product.objects.select_for_update().get(pk=product.pk)
+        product = Product.objects.select_for_update(of=("self",)).get(pk=product.pk)
         _refuse_if(entry_refusal_of_product(product=product))
         _refuse_if(entry_refusal_of_records(msisdn=msisdn, product=product, at=at))
         recommendation = Recommendation.objects.create(
@@ -254,7 +254,7 @@ def sms_inbound_handle(
     confirms, code = parsed
     with transaction.atomic():
         recommendation = (
-            Recommendation.objects.select_for_update()
+            Recommendation.objects.select_for_update(of=("self",))
             .filter(
                 msisdn=sender,
                 confirmation_code=code,
@@ -326,7 +326,7 @@ def recommendation_order_send(*, recommendation_id: int) -> Recommendation:
         message = ""
     with transaction.atomic():
         recommendation = (
-            Recommendation.objects.select_for_update()
+            Recommendation.objects.select_for_update(of=("self",))
             .select_related("org")
             .get(pk=recommendation_id)
         )

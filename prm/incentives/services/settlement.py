@@ -244,7 +244,9 @@ def _require_in_scope(actor, org: OrgUnit) -> None:
 
 
 def _locked_run(run_id: int) -> SettlementRun:
-    return SettlementRun.objects.select_for_update().select_related("org").get(pk=run_id)
+    return (
+        SettlementRun.objects.select_for_update(of=("self",)).select_related("org").get(pk=run_id)
+    )
 
 
 def _refuse_locked(run: SettlementRun) -> None:
@@ -352,7 +354,7 @@ def settlement_run_start(*, org: OrgUnit, period: str | None = None, actor=None)
         )
     with transaction.atomic():
         run = (
-            SettlementRun.objects.select_for_update()
+            SettlementRun.objects.select_for_update(of=("self",))
             .select_related("org")
             .filter(period=period, org=org)
             .first()
@@ -432,7 +434,7 @@ def settlement_run_compute(*, run_id: int) -> SettlementRun:
     result as it was and marks the run failed with the reason; it can be run again."""
     with transaction.atomic():
         run = (
-            SettlementRun.objects.select_for_update()
+            SettlementRun.objects.select_for_update(of=("self",))
             .select_related("org", "started_by")
             .get(pk=run_id)
         )
