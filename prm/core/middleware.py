@@ -62,3 +62,35 @@ class SessionMiddleware(DjangoSessionMiddleware):
         if key is not None and not _SESSION_KEY.fullmatch(key):
             del request.COOKIES[settings.SESSION_COOKIE_NAME]
         super().process_request(request)
+
+
+class NulCharacterGuardMiddleware:
+    """Refuse (400) a request whose query string carries a NUL character.
+
+    No PRM field may hold one and PostgreSQL text can neither store nor compare it, so a
+    filter such as ``?q=%00`` would otherwise end in a database error (500) on any list.
+    The TM Forum API answers in its own error shape and checks its parameters itself.
+    """
+
+    def __init__(self, get_response):
+        self.get_response = get_response
+
+    def __call__(self, request):
+        if not request.path.startswith("/tmf-api/") and _has_nul(request.GET):
+            from django.http import HttpResponseBadRequest, JsonResponse
+            from django.utils.translation import gettext
+
+            message = gettext("The request contains a NUL character, which no field accepts.")
+            if request.path.startswith("/api/"):
+                return JsonResponse(
+                    {"code": "invalid_characters", "message": message, "details": {}},
+                    status=400,
+                )
+            return HttpResponseBadRequest(message, content_type="text/plain; charset=utf-8")
+        return self.get_response(request)
+
+
+def _has_nul(query) -> bool:
+    return any(
+        "\x00" in key or any("\x00" in value for value in values) for key, values in query.lists()
+    )
