@@ -95,7 +95,6 @@ def test_an_approved_registration_answers_approved(client, submitted):
         pytest.param({**TRIPLE, "admin_email": "other@acme.example.com"}, id="admin_email"),
         pytest.param({"company_name": "Acme Data Ltd"}, id="only_company"),
         pytest.param({}, id="nothing"),
-        pytest.param({**TRIPLE, "admin_username": "acme_admin\x00"}, id="nul_byte"),
         pytest.param({**TRIPLE, "company_name": "x" * 5000}, id="very_long"),
         pytest.param(
             {
@@ -118,6 +117,15 @@ def test_every_other_triple_answers_the_same_404(client, submitted, query):
     assert response.content == reference.content
     assert response.json()["code"] == "registration_not_found"
     assert set(response.json()) == {"code", "message", "details"}
+
+
+def test_a_nul_character_is_refused_before_the_lookup_whatever_the_triple(client, submitted):
+    existing = client.get(API, {**TRIPLE, "admin_username": "acme_admin\x00"})
+    unknown = client.get(API, {**TRIPLE, "admin_username": "nobody\x00"})
+
+    assert existing.status_code == unknown.status_code == 400
+    assert existing.content == unknown.content
+    assert existing.json()["code"] == "invalid_characters"
 
 
 def test_queries_are_limited_per_client_address(client, submitted, settings):
