@@ -29,6 +29,7 @@ class OrgTree:
 @pytest.fixture(autouse=True)
 def _clear_cache(settings, tmp_path_factory):
     settings.PRM_INCENTIVES_DIR = str(tmp_path_factory.mktemp("incentives"))
+    settings.PRM_CREDIT_DIR = str(tmp_path_factory.mktemp("credit"))
     settings.PRM_BILLING_BACKEND = "fake"
     settings.PRM_TOTP_REQUIRED_FOR_ADMINS = False
     settings.EMAIL_BACKEND = "django.core.mail.backends.locmem.EmailBackend"

@@ -138,6 +138,7 @@ def register_routers() -> None:
         return
     from prm.accounts.api import router as accounts_router
     from prm.core.api import router as core_router
+    from prm.credit.api import router as credit_router
     from prm.incentives.api import router as incentives_router
     from prm.partners.api import router as partners_router
     from prm.portal.api import router as portal_router
@@ -147,4 +148,5 @@ def register_routers() -> None:
     api.add_router("/partners/", partners_router)
     api.add_router("/portal/", portal_router)
     api.add_router("/incentives/", incentives_router)
+    api.add_router("/credit/", credit_router)
     api._prm_routers_mounted = True

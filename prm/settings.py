@@ -87,6 +87,7 @@ INSTALLED_APPS = [
     "prm.portal",
     "prm.tmf",
     "prm.incentives",
+    "prm.credit",
 ]
 
 MIDDLEWARE = [
@@ -240,6 +241,10 @@ PRM_SMS_SIGNATURE = env_str("PRM_SMS_SIGNATURE", "【PRM】")
 # Channel incentives (R4). Billing-extract store and settlement artefacts live under
 # PRM_INCENTIVES_DIR (one directory per billing month and per settlement run).
 PRM_INCENTIVES_DIR = env_str("PRM_INCENTIVES_DIR", str(VAR_DIR / "incentives"))
+
+# R3 credit: evaluation and exit-check artefacts (engine inputs and outputs, one directory
+# per run) under PRM_CREDIT_DIR.
+PRM_CREDIT_DIR = env_str("PRM_CREDIT_DIR", str(VAR_DIR / "credit"))
 # The operator running PRM: promoters and recommended subscribers must hold a number of
 # its segments (prm.core.reference number segments).
 PRM_OPERATOR = env_str("PRM_OPERATOR", "china_mobile")

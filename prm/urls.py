@@ -19,6 +19,7 @@ urlpatterns = [
     path("partners/", include("prm.partners.urls")),
     path("portal/", include("prm.portal.urls")),
     path("incentives/", include("prm.incentives.urls")),
+    path("credit/", include("prm.credit.urls")),
     path("tmf-api/", include("prm.tmf.urls")),
     path("", include("prm.core.urls")),
     path("api/v1/", api.urls),

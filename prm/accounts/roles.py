@@ -77,6 +77,25 @@ _INCENTIVES_READ = (
     "incentives.view_developmenttarget",
 )
 
+# Reading credit data (R3); the partner side reads only its own through view_own_credit.
+_CREDIT_READ = (
+    "credit.view_creditimport",
+    "credit.view_revenuerecord",
+    "credit.view_complaintrecord",
+    "credit.view_unpaiditem",
+    "credit.view_violation",
+    "credit.view_ruleset",
+    "credit.view_tierentitlement",
+    "credit.view_evaluation",
+    "credit.view_partnercredit",
+    "credit.view_exitcheck",
+    "credit.view_exitproposal",
+    "credit.view_resourcecall",
+    "credit.view_resourceplan",
+    "credit.view_resourceallocation",
+    "credit.view_businessreview",
+)
+
 ROLE_SPECS: tuple[RoleSpec, ...] = (
     RoleSpec(
         "system_admin",
@@ -125,7 +144,9 @@ ROLE_SPECS: tuple[RoleSpec, ...] = (
             "portal.review_knowledgearticle",
             "tmf.view_partyrole",
             "tmf.manage_partyrole",
-        ),
+        )
+        + _CREDIT_READ
+        + ("credit.decide_exitproposal", "credit.decide_businessreview"),
         _("Manages partner onboarding, reviews and exits."),
     ),
     RoleSpec(
@@ -222,6 +243,7 @@ ROLE_SPECS: tuple[RoleSpec, ...] = (
         + _PARTNER_READ
         + _PORTAL_READ
         + _INCENTIVES_READ
+        + _CREDIT_READ
         + ("tmf.view_partyrole",),
         _("Reads everything in their subtree, including the audit log; changes nothing."),
     ),
@@ -242,6 +264,9 @@ ROLE_SPECS: tuple[RoleSpec, ...] = (
             "partners.add_changerequest",
             "partners.view_exitcase",
             "partners.add_exitcase",
+            "credit.view_own_credit",
+            "credit.submit_resourceplan",
+            "credit.submit_businessreview",
         ),
         _("Manages the partner's own data and users."),
     ),
@@ -250,7 +275,8 @@ ROLE_SPECS: tuple[RoleSpec, ...] = (
         _("Partner staff"),
         "partner",
         HOME_PARTNER,
-        _PARTNER_PORTAL + ("partners.view_partner", "partners.view_qualification"),
+        _PARTNER_PORTAL
+        + ("partners.view_partner", "partners.view_qualification", "credit.view_own_credit"),
         _("Works on the partner's documents."),
     ),
     RoleSpec(
@@ -290,6 +316,34 @@ ROLE_SPECS += (
         HOME_MANAGEMENT,
         ("partners.view_expertpanel",),
         _("Member of the expert pool: scores the applications of panels they are drawn for."),
+    ),
+)
+
+# Roles added with partner credit and tiering (R3).
+ROLE_SPECS += (
+    RoleSpec(
+        "credit_manager",
+        _("Partner credit manager"),
+        "operator",
+        HOME_MANAGEMENT,
+        _ORG_READ
+        + _CREDIT_READ
+        + (
+            "partners.view_partner",
+            "core.view_workflowinstance",
+            "credit.import_rawdata",
+            "credit.manage_ruleset",
+            "credit.run_evaluation",
+            "credit.publish_evaluation",
+            "credit.manage_exemption",
+            "credit.manage_entitlement",
+            "credit.run_exitcheck",
+            "credit.decide_exitproposal",
+            "credit.manage_resourcecall",
+            "credit.review_resourceplan",
+            "credit.decide_businessreview",
+        ),
+        _("Keeps the credit raw data and rules, runs and publishes evaluations, decides exits."),
     ),
 )
 

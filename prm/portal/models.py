@@ -141,6 +141,20 @@ class BreachCase(StatusMachine, BaseModel):
         verbose_name=_("opened by org"),
     )
     business = models.CharField(_("business concerned"), max_length=200)
+
+    class BusinessLine(models.TextChoices):
+        """The credit module's business lines (R3): the line the deduction applies to."""
+
+        SMS = "sms", _("SMS")
+        MMS = "mms", _("MMS")
+        WAP = "wap", _("WAP")
+        IVR = "ivr", _("IVR")
+        CRBT = "crbt", _("Colour ring-back tone")
+        OTHER = "other", _("Other")
+
+    business_line = models.CharField(
+        _("business line"), max_length=10, choices=BusinessLine.choices, default="other"
+    )
     violation_type = models.CharField(
         _("violation type"), max_length=40, choices=ViolationType.choices
     )

@@ -1,0 +1,1 @@
+"""Registrations of the credit concern ``evaluations`` (menu, workflows, events, imports)."""

@@ -1,0 +1,1 @@
+"""Registrations of the credit concern ``exits`` (menu, workflows, events, imports)."""

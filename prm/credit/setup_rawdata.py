@@ -1,0 +1,1 @@
+"""Registrations of the credit concern ``rawdata`` (menu, workflows, events, imports)."""

@@ -1,0 +1,1 @@
+"""Registrations of the credit concern ``resources`` (menu, workflows, events, imports)."""

@@ -1,0 +1,1 @@
+"""Registrations of the credit concern ``reviews`` (menu, workflows, events, imports)."""

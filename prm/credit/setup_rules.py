@@ -1,0 +1,1 @@
+"""Registrations of the credit concern ``rules`` (menu, workflows, events, imports)."""
