@@ -7,6 +7,7 @@ SETUP_MODULES = (
     "setup_rawdata",
     "setup_rules",
     "setup_evaluations",
+    "setup_standing",
     "setup_resources",
     "setup_reviews",
     "setup_exits",

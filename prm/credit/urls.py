@@ -7,6 +7,7 @@ from prm.credit import (
     urls_resources,
     urls_reviews,
     urls_rules,
+    urls_standing,
 )
 
 app_name = "credit"
@@ -15,6 +16,7 @@ urlpatterns = [
     *urls_rawdata.urlpatterns,
     *urls_rules.urlpatterns,
     *urls_evaluations.urlpatterns,
+    *urls_standing.urlpatterns,
     *urls_resources.urlpatterns,
     *urls_reviews.urlpatterns,
     *urls_exits.urlpatterns,

@@ -1,0 +1,1 @@
+"""Registrations of the credit concern ``standing`` (menu, events)."""

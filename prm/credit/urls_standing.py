@@ -1,0 +1,3 @@
+"""Pages of the credit concern ``standing``."""
+
+urlpatterns: list = []
